@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/atrium-cdp/atrium/internal/app"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := c.flags("serve", e)
+	addr := envOr("ATRIUM_ADDR", "127.0.0.1:8080")
+	fs.StringVar(&addr, "addr", addr, "listen address HOST:PORT (env ATRIUM_ADDR)")
+	maxBatch, _ := strconv.Atoi(envOr("ATRIUM_MAX_BATCH", "10000"))
+	fs.IntVar(&maxBatch, "max-batch", maxBatch, "messages per ingest transaction (env ATRIUM_MAX_BATCH)")
+	logLevel := envOr("ATRIUM_LOG_LEVEL", "info")
+	fs.StringVar(&logLevel, "log-level", logLevel, "debug, info, warn or error (env ATRIUM_LOG_LEVEL)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+		return usagef("--log-level: %q is not one of debug, info, warn, error", logLevel)
+	}
+	logger := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+	cfg := app.Config{DataDir: c.data, Addr: addr, MaxBatch: maxBatch, Logger: logger}
+	return app.Serve(ctx, cfg, func(cr app.Credentials) {
+		// The first start of an empty workspace shows its credentials once.
+		fmt.Fprintf(e.stdout, "New workspace in %s\n  write key: %s\n  API token: %s (secret, shown once)\n", c.data, cr.WriteKey, cr.APIToken)
+	})
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,218 @@
+// Package web serves Atrium's HTTP interfaces: the collection API (delegated
+// to package collect), the REST API under /api/v1 and the operational
+// endpoints. One route table lists every route with the permission it needs;
+// it doubles as the permission matrix (docs/api.md).
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/atrium-cdp/atrium/internal/collect"
+	"github.com/atrium-cdp/atrium/internal/model"
+	"github.com/atrium-cdp/atrium/internal/store"
+	"github.com/atrium-cdp/atrium/internal/workspace"
+)
+
+// Permission a route needs.
+type Permission string
+
+// Permissions. Every API token is an admin token for now; the column exists
+// so that narrower roles only change the table below.
+const (
+	Public   Permission = "public"    // health, readiness, metrics
+	WriteKey Permission = "write_key" // collection: the source's public write key
+	Read     Permission = "read"      // API token, read
+	Admin    Permission = "admin"     // API token, changes data or configuration
+)
+
+// Store is what the API reads and changes directly.
+type Store interface {
+	Survivor(ctx context.Context, id string) (string, error)
+	Lookup(ctx context.Context, idType, value string) (string, error)
+	Profile(ctx context.Context, id string) (store.ProfileView, error)
+	ProfileEvents(ctx context.Context, id string, limit int, before *store.EventCursor) ([]store.EventView, error)
+	ProfileMerges(ctx context.Context, id string) ([]model.Merge, error)
+	Ping(ctx context.Context) error
+}
+
+// Merger changes profiles through the ingest writer.
+type Merger interface {
+	Merge(ctx context.Context, a, b, actor string) (model.Merge, error)
+	Unmerge(ctx context.Context, mergeID, actor string) (model.Merge, error)
+}
+
+// Keyer turns lookup values into identity keys.
+type Keyer interface {
+	EmailKey(raw string) (string, bool)
+	PhoneKey(raw, region string) (string, bool)
+}
+
+// Deps are the services the handlers use.
+type Deps struct {
+	Store   Store
+	Merger  Merger
+	Admin   *workspace.Service
+	Auth    *Auth
+	Collect *collect.Handler
+	Keyer   Keyer
+	Region  string
+	Gather  prometheus.Gatherer
+	Logger  *slog.Logger
+	Ready   func() bool
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	method, pattern string
+	perm            Permission
+	h               http.Handler
+}
+
+// NewRouter returns the handler for every route.
+func NewRouter(d Deps) http.Handler {
+	api := &api{d: d}
+	routes := []route{
+		{"GET", "/healthz", Public, http.HandlerFunc(health)},
+		{"GET", "/readyz", Public, api.wrap(api.ready)},
+		{"GET", "/metrics", Public, promhttp.HandlerFor(d.Gather, promhttp.HandlerOpts{})},
+
+		{"GET", "/api/v1/profiles/lookup", Read, api.wrap(api.lookupProfile)},
+		{"GET", "/api/v1/profiles/{id}", Read, api.wrap(api.getProfile)},
+		{"GET", "/api/v1/profiles/{id}/events", Read, api.wrap(api.profileEvents)},
+		{"GET", "/api/v1/profiles/{id}/merges", Read, api.wrap(api.profileMerges)},
+		{"POST", "/api/v1/profiles/{id}/merge", Admin, api.wrap(api.mergeProfiles)},
+		{"POST", "/api/v1/merges/{id}/undo", Admin, api.wrap(api.undoMerge)},
+
+		{"GET", "/api/v1/sources", Admin, api.wrap(api.listSources)},
+		{"POST", "/api/v1/sources", Admin, api.wrap(api.createSource)},
+		{"DELETE", "/api/v1/sources/{id}", Admin, api.wrap(api.revokeSource)},
+		{"GET", "/api/v1/tokens", Admin, api.wrap(api.listTokens)},
+		{"POST", "/api/v1/tokens", Admin, api.wrap(api.createToken)},
+		{"DELETE", "/api/v1/tokens/{id}", Admin, api.wrap(api.revokeToken)},
+	}
+	for _, call := range []string{"batch", "identify", "track", "page", "screen", "group", "alias", "i", "t", "p", "s", "g", "a"} {
+		routes = append(routes,
+			route{"POST", "/v1/" + call, WriteKey, d.Collect.ServeCall(call)},
+			route{"OPTIONS", "/v1/" + call, Public, http.HandlerFunc(collect.Preflight)})
+	}
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		h := rt.h
+		if rt.perm == Read || rt.perm == Admin {
+			h = d.Auth.Require(rt.perm, h, api)
+		}
+		mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	mux.Handle("/", api.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: " + r.Method + " " + r.URL.Path}
+	}))
+	return withRequestID(mux)
+}
+
+// Error is an error with the status and the safe message the client sees.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+type api struct{ d Deps }
+
+// wrap adapts a handler returning error: known errors map to their status and
+// a safe message; anything else is logged with the request id and answered
+// with a generic 500, never with its text.
+func (a *api) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	var ie *workspace.InputError
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &ie):
+		e = &Error{Status: http.StatusBadRequest, Code: "invalid_" + ie.Field, Message: ie.Error()}
+	case errors.Is(err, store.ErrNotFound):
+		e = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	case errors.Is(err, store.ErrConflict):
+		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflictMessage(err)}
+	case errors.Is(err, context.Canceled):
+		e = &Error{Status: 499, Code: "canceled", Message: "request canceled"}
+	default:
+		a.d.Logger.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error (request " + requestID(r) + ")"}
+	}
+	writeJSON(w, e.Status, map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
+}
+
+// conflictMessage keeps the first part of a conflict error, which our own
+// code writes without personal data.
+func conflictMessage(err error) string {
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *api) ready(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if (a.d.Ready != nil && !a.d.Ready()) || a.d.Store.Ping(ctx) != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+func withRequestID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	return id
+}
