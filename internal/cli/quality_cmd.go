@@ -9,6 +9,6 @@ func runQualityCmd(ctx context.Context, e *env, args []string) error {
 	return errors.New("not wired yet")
 }
 
-func runBench(ctx context.Context, e *env, args []string) error {
+func benchQuality(ctx context.Context, e *env, args []string) error {
 	return errors.New("not wired yet")
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,7 +64,10 @@ func (w *Writer) Unmerge(ctx context.Context, mergeID, actor string) (model.Merg
 			return nil, fmt.Errorf("merge %s was already undone: %w", mergeID, store.ErrConflict)
 		}
 		var undo undoData
-		if err := json.Unmarshal(rec.Undo, &undo); err != nil {
+		// UseNumber, so that a trait value given back keeps every digit.
+		dec := json.NewDecoder(bytes.NewReader(rec.Undo))
+		dec.UseNumber()
+		if err := dec.Decode(&undo); err != nil {
 			return nil, fmt.Errorf("merge %s: unreadable undo data: %w", mergeID, err)
 		}
 		err = w.apply(ctx, func(batch *store.Batch) error {

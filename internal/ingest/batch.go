@@ -3,8 +3,8 @@ package ingest
 import (
 	"context"
 	"encoding/json"
-	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/atrium-cdp/atrium/internal/identity"
@@ -170,7 +170,7 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 			b.Groups = append(b.Groups, store.GroupRow{GroupID: m.GroupID, Traits: traits, ProfileID: res.ProfileID, At: m.Timestamp})
 		}
 		w.seq++
-		b.Events = append(b.Events, store.EventRow{Seq: w.seq, ProfileID: res.ProfileID, DedupHash: s.hash, Msg: m, IsBot: isBot(m.UserAgent)})
+		b.Events = append(b.Events, store.EventRow{Seq: w.seq, ProfileID: res.ProfileID, DedupHash: s.hash, Msg: m, IsBot: w.isBot(m.UserAgent)})
 	}
 
 	// Load what the ops need, then replay them in message order.
@@ -235,7 +235,9 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 		b.NewIdentities = append(b.NewIdentities, store.IdentityRow{Type: id.Type, Value: id.Value, ProfileID: owner.ID,
 			Display: id.Display, SourceID: newIDSource[k], FirstSeenAt: now})
 	}
-	sort.Slice(b.NewIdentities, func(i, j int) bool { return b.NewIdentities[i].Type+b.NewIdentities[i].Value < b.NewIdentities[j].Type+b.NewIdentities[j].Value })
+	sort.Slice(b.NewIdentities, func(i, j int) bool {
+		return b.NewIdentities[i].Type+b.NewIdentities[i].Value < b.NewIdentities[j].Type+b.NewIdentities[j].Value
+	})
 	b.Moves = w.moves(moved, newIDs)
 	return nil
 }
@@ -313,7 +315,31 @@ func (w *Writer) audit(at time.Time, action, profileID string, details map[strin
 	return store.AuditRow{ID: w.newID(), At: at, Actor: "ingest", Action: action, ProfileID: profileID, Details: d}
 }
 
-// botUA matches user agents of headless browsers, crawlers and prerenderers.
-var botUA = regexp.MustCompile(`(?i)headlesschrome|phantomjs|prerender|bot\b|bot/|crawler|spider|slurp|lighthouse|puppeteer|playwright|selenium|curl/|wget/|python-requests|go-http-client`)
+// botMarkers are lower-case fragments of the user agents of headless
+// browsers, crawlers, prerenderers and HTTP libraries.
+var botMarkers = []string{"headlesschrome", "phantomjs", "prerender", "bot/", "bot;", "bot)", "bot ", "crawler", "spider",
+	"slurp", "lighthouse", "puppeteer", "playwright", "selenium", "curl/", "wget/", "python-requests", "go-http-client"}
 
-func isBot(ua string) bool { return ua != "" && botUA.MatchString(ua) }
+// isBot flags a user agent. Browsers send a handful of distinct strings, so
+// answers are cached (bounded) to keep the ingest path cheap.
+func (w *Writer) isBot(ua string) bool {
+	if ua == "" {
+		return false
+	}
+	if v, ok := w.botCache[ua]; ok {
+		return v
+	}
+	l := strings.ToLower(ua)
+	v := strings.HasSuffix(l, "bot")
+	for _, m := range botMarkers {
+		if strings.Contains(l, m) {
+			v = true
+			break
+		}
+	}
+	if len(w.botCache) > 10000 {
+		clear(w.botCache)
+	}
+	w.botCache[ua] = v
+	return v
+}

@@ -77,13 +77,16 @@ func (w *Writer) consentRows(now time.Time, pid string, m *model.Message, cur ma
 		if had && !always && prev.Status == status {
 			return
 		}
+		// The hash covers the time as stored: stores keep microseconds, and a
+		// hash over nanoseconds could never be checked against the ledger.
+		at := m.Timestamp.UTC().Truncate(time.Microsecond)
 		c := model.Consent{ID: w.newID(), ProfileID: pid, Purpose: purpose, Channel: channel, Status: status,
-			SourceID: m.SourceID, MessageID: m.MessageID, TextVer: textVer, OccurredAt: m.Timestamp, RecordedAt: now, PrevHash: prev.Hash}
+			SourceID: m.SourceID, MessageID: m.MessageID, TextVer: textVer, OccurredAt: at, RecordedAt: now, PrevHash: prev.Hash}
 		c.Proof, _ = json.Marshal(proof)
 		c.Hash = chainHash(c)
 		rows = append(rows, c)
 		state[purpose] = store.ConsentState{Purpose: purpose, Status: status, Channel: channel, SourceID: m.SourceID,
-			MessageID: m.MessageID, At: m.Timestamp, Hash: c.Hash}
+			MessageID: m.MessageID, At: at, Hash: c.Hash}
 	}
 	if m.Consent != nil {
 		proof["consent"] = json.RawMessage(m.Consent.Raw)

@@ -83,6 +83,8 @@ type Writer struct {
 	seq   int64
 	in    chan *job
 
+	botCache map[string]bool
+
 	mu      sync.RWMutex
 	stopped bool
 }
@@ -105,7 +107,7 @@ func New(st Store, cfg identity.Config, opt Options) *Writer {
 	if opt.Observe == nil {
 		opt.Observe = func(Commit) {}
 	}
-	return &Writer{st: st, graph: identity.NewGraph(cfg, opt.NewID), opt: opt, log: opt.Logger, in: make(chan *job, 4096)}
+	return &Writer{st: st, graph: identity.NewGraph(cfg, opt.NewID), opt: opt, log: opt.Logger, in: make(chan *job, 4096), botCache: map[string]bool{}}
 }
 
 // Load rebuilds the in-memory state (identity graph, dedup filter, sequence)

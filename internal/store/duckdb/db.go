@@ -55,6 +55,14 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// DuckDB checkpoints when the WAL passes this size, inside the commit
+	// that crossed it. At the 16 MB default a steady ingest checkpoints every
+	// ~20,000 events and rewrites the table's last, partly filled row group
+	// each time; a larger WAL lets each checkpoint write whole row groups.
+	if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '256MB'"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("configure %s: %w", path, err)
+	}
 	d := &DB{sql: db, path: path}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()

@@ -99,8 +99,12 @@ func applyRows(ctx context.Context, conn *sql.Conn, b *store.Batch) error {
 		}
 	}
 	for _, g := range b.Groups {
+		// Group traits merge like identify traits (a key with null clears it,
+		// an absent key keeps it): replacing them made a group call without
+		// traits, or with only some, erase what the account was known by.
 		if _, err := conn.ExecContext(ctx, `INSERT INTO groups (group_id, traits, created_at, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (group_id) DO UPDATE SET traits = excluded.traits, updated_at = excluded.updated_at`,
+			ON CONFLICT (group_id) DO UPDATE SET traits = CAST(json_merge_patch(groups.traits, excluded.traits) AS VARCHAR),
+				updated_at = greatest(groups.updated_at, excluded.updated_at)`,
 			g.GroupID, jsonOr(g.Traits), g.At.UTC(), g.At.UTC()); err != nil {
 			return fmt.Errorf("upsert group: %w", err)
 		}
@@ -108,7 +112,8 @@ func applyRows(ctx context.Context, conn *sql.Conn, b *store.Batch) error {
 			continue
 		}
 		if _, err := conn.ExecContext(ctx, `INSERT INTO group_members (profile_id, group_id, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (profile_id, group_id) DO UPDATE SET last_seen_at = greatest(group_members.last_seen_at, excluded.last_seen_at)`,
+			ON CONFLICT (profile_id, group_id) DO UPDATE SET first_seen_at = least(group_members.first_seen_at, excluded.first_seen_at),
+				last_seen_at = greatest(group_members.last_seen_at, excluded.last_seen_at)`,
 			g.ProfileID, g.GroupID, g.At.UTC(), g.At.UTC()); err != nil {
 			return fmt.Errorf("upsert group member: %w", err)
 		}

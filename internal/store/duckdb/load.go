@@ -118,13 +118,19 @@ func (d *DB) ProfileRows(ctx context.Context, ids []string) (map[string]store.Pr
 }
 
 // LatestConsents returns the last ledger row per (profile, purpose) for the given profiles.
+//
+// The last row is the tip of the (profile, purpose) hash chain: the row no
+// other row names as its previous. Ordering by recorded_at alone could not
+// tell apart the rows of one commit, which share it, so two decisions in one
+// request showed the wrong state and the next row forked the chain.
 func (d *DB) LatestConsents(ctx context.Context, profileIDs []string) (map[string]map[string]store.ConsentState, error) {
 	out := map[string]map[string]store.ConsentState{}
 	if len(profileIDs) == 0 {
 		return out, nil
 	}
 	rows, err := d.sql.QueryContext(ctx, `SELECT profile_id, purpose, status, coalesce(channel, ''), source_id, coalesce(message_id, ''), occurred_at, hash
-		FROM consents WHERE profile_id IN (SELECT unnest(?::VARCHAR[]))
+		FROM consents c WHERE profile_id IN (SELECT unnest(?::VARCHAR[]))
+		AND NOT EXISTS (SELECT 1 FROM consents n WHERE n.profile_id = c.profile_id AND n.purpose = c.purpose AND n.prev_hash = c.hash)
 		QUALIFY row_number() OVER (PARTITION BY profile_id, purpose ORDER BY recorded_at DESC, occurred_at DESC) = 1`, profileIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load consents: %w", err)
