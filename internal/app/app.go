@@ -131,7 +131,8 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 		Store: st, Merger: writer, Admin: ws, Auth: web.NewAuth(st, localToken),
 		Collect: collect.NewHandler(&collect.Decoder{}, ws, writer, log, reg),
 		Keyer:   Keyer(), Region: idCfg.DefaultRegion, Gather: reg, Logger: log,
-		Ready: ready.Load,
+		Ready: ready.Load, Settings: st, Rules: writer,
+		PutSetting: func(ctx context.Context, k, v string) error { return st.PutSetting(ctx, k, v, time.Now()) },
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"profiles": {"read profiles (get, lookup, events, merges) and merge or unmerge them", runProfiles},
 		"sources":  {"create, list and revoke sources and their write keys", runSources},
 		"tokens":   {"create, list and revoke API tokens", runTokens},
+		"settings": {"read or replace the identity rules (limits, priorities, placeholders, id and set-once traits)", runSettings},
 		"quality":  {"normalise and validate e-mails, phones and French postal addresses", runQualityCmd},
 		"bench":    {"measure whole-system performance (ingest, quality)", runBench},
 		"version":  {"print the version", runVersion},

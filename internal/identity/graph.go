@@ -164,3 +164,6 @@ func (g *Graph) canMerge(a, b *Node) (bool, string) {
 	}
 	return true, ""
 }
+
+// SetConfig replaces the rules; they apply to links made from now on.
+func (g *Graph) SetConfig(cfg Config) { g.cfg = cfg }

@@ -154,3 +154,12 @@ func (w *Writer) finishStates(now time.Time, states map[string]*profState, batch
 		}
 	}
 }
+
+// SetConfig replaces the identity rules between two commits.
+func (w *Writer) SetConfig(ctx context.Context, cfg identity.Config) error {
+	_, err := w.do(ctx, &job{cmd: func(context.Context) (any, error) {
+		w.graph.SetConfig(cfg)
+		return nil, nil
+	}})
+	return err
+}

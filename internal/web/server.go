@@ -69,6 +69,11 @@ type Deps struct {
 	Gather  prometheus.Gatherer
 	Logger  *slog.Logger
 	Ready   func() bool
+	// Settings and PutSetting read and write workspace settings; Rules
+	// applies identity rules to the running writer.
+	Settings   Settings
+	PutSetting func(ctx context.Context, key, value string) error
+	Rules      IdentityRules
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -93,6 +98,9 @@ func NewRouter(d Deps) http.Handler {
 		{"GET", "/api/v1/profiles/{id}/merges", Read, api.wrap(api.profileMerges)},
 		{"POST", "/api/v1/profiles/{id}/merge", Admin, api.wrap(api.mergeProfiles)},
 		{"POST", "/api/v1/merges/{id}/undo", Admin, api.wrap(api.undoMerge)},
+
+		{"GET", "/api/v1/settings/identity", Read, api.wrap(api.getIdentitySettings)},
+		{"PUT", "/api/v1/settings/identity", Admin, api.wrap(api.putIdentitySettings)},
 
 		{"GET", "/api/v1/sources", Admin, api.wrap(api.listSources)},
 		{"POST", "/api/v1/sources", Admin, api.wrap(api.createSource)},
