@@ -32,8 +32,8 @@ const (
 )
 
 // Decoder turns collection request bodies into messages. The zero value works
-// (wall clock, random UUIDs, 60 s tolerance). A Decoder is safe for concurrent
-// use when its Now and NewID are.
+// (wall clock, random UUIDs, DefaultSkewTolerance; a tolerance ≤ 0 also means
+// the default). A Decoder is safe for concurrent use when its Now and NewID are.
 type Decoder struct {
 	Now           func() time.Time // receivedAt source (injected clock); UTC
 	NewID         func() string    // messageId for messages that carry none
@@ -143,8 +143,10 @@ func checkContentType(ct string) error {
 		"Content-Type must be application/json or text/plain"}
 }
 
-var errTooLarge = &RequestError{http.StatusRequestEntityTooLarge, "request_too_large",
-	fmt.Sprintf("the request body is over %d bytes (after decompression); send smaller batches", MaxRequestBytes)}
+func errTooLarge() error {
+	return &RequestError{http.StatusRequestEntityTooLarge, "request_too_large",
+		fmt.Sprintf("the request body is over %d bytes (after decompression); send smaller batches", MaxRequestBytes)}
+}
 
 // readBody reads the whole body, decompressing it, within MaxRequestBytes.
 func readBody(body io.Reader, encoding string) ([]byte, error) {
@@ -156,7 +158,7 @@ func readBody(body io.Reader, encoding string) ([]byte, error) {
 			return nil, fmt.Errorf("collect: read body: %w", err)
 		}
 		if len(data) > MaxRequestBytes {
-			return nil, errTooLarge
+			return nil, errTooLarge()
 		}
 		return data, nil
 	case "gzip", "x-gzip":
@@ -169,7 +171,7 @@ func readBody(body io.Reader, encoding string) ([]byte, error) {
 		case src.err != nil:
 			return nil, fmt.Errorf("collect: read body: %w", src.err)
 		case src.n > MaxRequestBytes || len(data) > MaxRequestBytes:
-			return nil, errTooLarge
+			return nil, errTooLarge()
 		case err != nil:
 			return nil, &RequestError{http.StatusBadRequest, "invalid_gzip",
 				"the body is not valid gzip (truncated or corrupt); nothing was stored"}
@@ -233,6 +235,12 @@ type run struct {
 	batchSent    time.Time
 	hasBatchSent bool
 	batchCtx     *mergeSource
+
+	memo                [numMemo]memo
+	libName, libVersion []byte
+	lib                 string
+	lastSentRaw         []byte
+	lastSent            time.Time
 }
 
 func invalidJSON(err error) error {
@@ -265,7 +273,7 @@ func kindName(v []byte) string {
 // before anything else about the body.
 func topValue(data []byte) (*scanner, error) {
 	s := &scanner{buf: data}
-	if s.peek() == 0 {
+	if s.skipSpace(); s.pos == len(data) {
 		return nil, &RequestError{http.StatusBadRequest, "invalid_json", "the body is empty"}
 	}
 	return s, nil

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -43,6 +44,19 @@ func BenchmarkDecodeBatch(b *testing.B) {
 		out, err := d.Decode("batch", "application/json", "", bytes.NewReader(body))
 		if err != nil || len(out.Messages) != 100 {
 			b.Fatalf("decode: %v, %d messages", err, len(out.Messages))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/message")
+}
+
+// BenchmarkJSONValidBaseline is the yardstick for BenchmarkDecodeBatch on the
+// same machine and body: encoding/json only validating it, decoding nothing.
+func BenchmarkJSONValidBaseline(b *testing.B) {
+	body := benchBatch(b, 100)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if !json.Valid(body) {
+			b.Fatal("invalid")
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/message")

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -53,50 +54,14 @@ func (s *scanner) scanContext(c *contextFields) error {
 			dst = &c.sessionID
 		case "page":
 			c.pageURL, c.pagePath, c.pageReferrer, c.pageTitle, c.pageSearch = nil, nil, nil, nil, nil
-			err = s.subObject(func(k []byte) *[]byte {
-				switch string(k) {
-				case "url":
-					return &c.pageURL
-				case "path":
-					return &c.pagePath
-				case "referrer":
-					return &c.pageReferrer
-				case "title":
-					return &c.pageTitle
-				case "search":
-					return &c.pageSearch
-				}
-				return nil
-			})
+			err = s.subObject(c, subPage)
 		case "library":
 			c.libName, c.libVersion = nil, nil
-			err = s.subObject(func(k []byte) *[]byte {
-				switch string(k) {
-				case "name":
-					return &c.libName
-				case "version":
-					return &c.libVersion
-				}
-				return nil
-			})
+			err = s.subObject(c, subLibrary)
 		case "campaign":
 			c.campSource, c.campMedium, c.campName, c.campTerm, c.campContent = nil, nil, nil, nil, nil
 			c.hasCampaign = s.buf[s.pos] == '{'
-			err = s.subObject(func(k []byte) *[]byte {
-				switch string(k) {
-				case "source":
-					return &c.campSource
-				case "medium":
-					return &c.campMedium
-				case "name":
-					return &c.campName
-				case "term":
-					return &c.campTerm
-				case "content":
-					return &c.campContent
-				}
-				return nil
-			})
+			err = s.subObject(c, subCampaign)
 		default:
 			err = s.skip()
 		}
@@ -109,9 +74,16 @@ func (s *scanner) scanContext(c *contextFields) error {
 	}
 }
 
-// subObject reads the value at s.pos; when it is an object, the value of each
-// member for which dst returns a pointer is stored there.
-func (s *scanner) subObject(dst func(key []byte) *[]byte) error {
+// The context objects whose members scanContext keeps.
+const (
+	subPage = iota
+	subLibrary
+	subCampaign
+)
+
+// subObject reads the value at s.pos; when it is an object, the members that
+// c.slot names are kept in c.
+func (s *scanner) subObject(c *contextFields, sub int) error {
 	if s.buf[s.pos] != '{' {
 		return s.skip()
 	}
@@ -123,7 +95,7 @@ func (s *scanner) subObject(dst func(key []byte) *[]byte) error {
 		if err != nil || !ok {
 			return err
 		}
-		if p := dst(key); p != nil {
+		if p := c.slot(sub, key); p != nil {
 			*p, _, err = s.span()
 		} else {
 			err = s.skip()
@@ -132,6 +104,46 @@ func (s *scanner) subObject(dst func(key []byte) *[]byte) error {
 			return err
 		}
 	}
+}
+
+// slot returns where to keep the member key of the context object sub.
+func (c *contextFields) slot(sub int, key []byte) *[]byte {
+	switch sub {
+	case subPage:
+		switch string(key) {
+		case "url":
+			return &c.pageURL
+		case "path":
+			return &c.pagePath
+		case "referrer":
+			return &c.pageReferrer
+		case "title":
+			return &c.pageTitle
+		case "search":
+			return &c.pageSearch
+		}
+	case subLibrary:
+		switch string(key) {
+		case "name":
+			return &c.libName
+		case "version":
+			return &c.libVersion
+		}
+	case subCampaign:
+		switch string(key) {
+		case "source":
+			return &c.campSource
+		case "medium":
+			return &c.campMedium
+		case "name":
+			return &c.campName
+		case "term":
+			return &c.campTerm
+		case "content":
+			return &c.campContent
+		}
+	}
+	return nil
 }
 
 // scanProperties reads the properties object at s.pos.
@@ -173,23 +185,19 @@ func (s *scanner) scanProperties(p *propertiesFields) error {
 // extract fills the fields of msg that come from its context (and, for page
 // calls and sessions, from its properties).
 func (r *run) extract(msg *model.Message, c *contextFields, p *propertiesFields) {
-	msg.UserAgent = str(c.userAgent)
-	msg.IP = str(c.ip)
-	msg.SessionID = scalarString(c.sessionID)
+	msg.UserAgent = r.memo[memoUserAgent].str(c.userAgent)
+	msg.IP = r.memo[memoIP].str(c.ip)
+	msg.SessionID = r.memo[memoSession].scalar(c.sessionID)
 	if msg.SessionID == "" {
 		msg.SessionID = scalarString(p.sessionID)
 	}
-	if msg.Library = str(c.libName); msg.Library != "" {
-		if v := str(c.libVersion); v != "" {
-			msg.Library += "/" + v
-		}
-	}
+	msg.Library = r.library(c.libName, c.libVersion)
 	msg.Page = model.PageInfo{
-		URL:      str(c.pageURL),
-		Path:     str(c.pagePath),
-		Referrer: str(c.pageReferrer),
-		Title:    str(c.pageTitle),
-		Search:   str(c.pageSearch),
+		URL:      r.memo[memoURL].str(c.pageURL),
+		Path:     r.memo[memoPath].str(c.pagePath),
+		Referrer: r.memo[memoReferrer].str(c.pageReferrer),
+		Title:    r.memo[memoTitle].str(c.pageTitle),
+		Search:   r.memo[memoSearch].str(c.pageSearch),
 	}
 	if msg.Type == model.Page {
 		fallback(&msg.Page.URL, p.url)
@@ -200,11 +208,11 @@ func (r *run) extract(msg *model.Message, c *contextFields, p *propertiesFields)
 	}
 	if c.hasCampaign {
 		msg.Campaign = model.Campaign{
-			Source:  str(c.campSource),
-			Medium:  str(c.campMedium),
-			Name:    str(c.campName),
-			Term:    str(c.campTerm),
-			Content: str(c.campContent),
+			Source:  r.memo[memoSource].str(c.campSource),
+			Medium:  r.memo[memoMedium].str(c.campMedium),
+			Name:    r.memo[memoCampaign].str(c.campName),
+			Term:    r.memo[memoTerm].str(c.campTerm),
+			Content: r.memo[memoContent].str(c.campContent),
 		}
 	} else {
 		msg.Campaign = campaignFromURL(msg.Page.URL)
@@ -218,6 +226,67 @@ func (r *run) extract(msg *model.Message, c *contextFields, p *propertiesFields)
 	if c.externalIDs != nil && c.externalIDs[0] == '[' {
 		msg.ExternalIDs = externalIDs(c.externalIDs)
 	}
+}
+
+// Memo slots: the context values that repeat from one message of a request
+// to the next (one browser sends a batch; its user agent, page and campaign
+// rarely change within it).
+const (
+	memoUserAgent = iota
+	memoIP
+	memoSession
+	memoURL
+	memoPath
+	memoReferrer
+	memoTitle
+	memoSearch
+	memoSource
+	memoMedium
+	memoCampaign
+	memoTerm
+	memoContent
+	memoEvent
+	numMemo
+)
+
+// memo remembers the last raw value decoded in one slot, so that a value the
+// previous message also sent costs a comparison instead of an allocation.
+type memo struct {
+	raw []byte
+	s   string
+}
+
+func (m *memo) str(v []byte) string {
+	if v == nil || v[0] != '"' {
+		return ""
+	}
+	if !bytes.Equal(v, m.raw) {
+		m.raw, m.s = v, stringValue(v)
+	}
+	return m.s
+}
+
+func (m *memo) scalar(v []byte) string {
+	if v == nil || v[0] == '"' {
+		return m.str(v)
+	}
+	return scalarString(v)
+}
+
+// library returns context.library as "name/version" (or "name").
+func (r *run) library(name, version []byte) string {
+	if name == nil || name[0] != '"' {
+		return ""
+	}
+	if bytes.Equal(name, r.libName) && bytes.Equal(version, r.libVersion) {
+		return r.lib
+	}
+	lib := stringValue(name)
+	if lib != "" && version != nil && version[0] == '"' && len(version) > 2 {
+		lib += "/" + stringValue(version)
+	}
+	r.libName, r.libVersion, r.lib = name, version, lib
+	return lib
 }
 
 func isObject(v []byte) bool { return v != nil && v[0] == '{' }

@@ -3,6 +3,7 @@ package collect
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -75,24 +76,19 @@ func (s *scanner) skipSpace() {
 	}
 }
 
-// peek returns the next byte after whitespace, or 0 at the end.
-func (s *scanner) peek() byte {
-	s.skipSpace()
-	if s.pos < len(s.buf) {
-		return s.buf[s.pos]
-	}
-	return 0
-}
-
 // scanString consumes the string at s.pos and returns what lies between its quotes.
 func (s *scanner) scanString() (content []byte, kind uint8, err error) {
 	buf := s.buf
 	start := s.pos + 1
 	i := start
 	for {
-		// Eight bytes at a time while none needs a closer look: this loop
-		// is where most of a body's bytes go by.
-		for i+8 <= len(buf) && !special8(binary.LittleEndian.Uint64(buf[i:])) {
+		// Eight bytes at a time, jumping to the first that needs a closer
+		// look: this loop is where most of a body's bytes go by.
+		for i+8 <= len(buf) {
+			if m := special8(binary.LittleEndian.Uint64(buf[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		for i < len(buf) && strSafe[buf[i]] {
@@ -149,18 +145,19 @@ func (s *scanner) scanString() (content []byte, kind uint8, err error) {
 	}
 }
 
-// special8 reports whether any of the 8 bytes in w is '"', '\\', a control
-// character or a non-ASCII byte (SWAR: each test sets the high bit of the
-// bytes it matches).
-func special8(w uint64) bool {
+// special8 returns a mask with the high bit set in the first byte of w (in
+// memory order) that is '"', '\\', a control character or non-ASCII, and
+// zero if there is none. Bytes after the first may be flagged wrongly (by
+// borrows), so only the lowest flag is meaningful.
+func special8(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	quote := w ^ (ones * '"')
 	bslash := w ^ (ones * '\\')
 	x := (quote - ones) & ^quote   // a zero byte: '"'
 	x |= (bslash - ones) & ^bslash // a zero byte: '\\'
-	x |= w - ones*0x20             // below 0x20 (borrows only matter when a byte is)
+	x |= w - ones*0x20             // below 0x20
 	x |= w                         // non-ASCII
-	return x&highs != 0
+	return x & highs
 }
 
 // hex4 reads four hex digits at b[i:].
@@ -251,9 +248,13 @@ func (s *scanner) open() error {
 
 // member moves to the i-th member of the object being read (i counts from 0)
 // and returns its raw key, or ok=false after consuming the closing brace. On
-// return with ok, s.pos is at the member's value.
+// return with ok, s.pos is at the first byte of the member's value.
 func (s *scanner) member(i int) (key []byte, kind uint8, ok bool, err error) {
-	c := s.peek()
+	s.skipSpace()
+	if s.pos >= len(s.buf) {
+		return nil, 0, false, s.eof()
+	}
+	c := s.buf[s.pos]
 	if c == '}' {
 		s.pos++
 		s.depth--
@@ -261,32 +262,33 @@ func (s *scanner) member(i int) (key []byte, kind uint8, ok bool, err error) {
 	}
 	if i > 0 {
 		if c != ',' {
-			if c == 0 {
-				return nil, 0, false, s.eof()
-			}
 			return nil, 0, false, s.fail("expected ',' or '}' after object member")
 		}
 		s.pos++
-		c = s.peek()
-	}
-	if c != '"' {
-		if c == 0 {
+		s.skipSpace()
+		if s.pos >= len(s.buf) {
 			return nil, 0, false, s.eof()
 		}
+	}
+	if s.buf[s.pos] != '"' {
 		return nil, 0, false, s.fail("expected string for object key")
 	}
 	key, kind, err = s.scanString()
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if c = s.peek(); c != ':' {
-		if c == 0 {
-			return nil, 0, false, s.eof()
-		}
+	s.skipSpace()
+	if s.pos >= len(s.buf) {
+		return nil, 0, false, s.eof()
+	}
+	if s.buf[s.pos] != ':' {
 		return nil, 0, false, s.fail("expected ':' after object key")
 	}
 	s.pos++
 	s.skipSpace()
+	if s.pos >= len(s.buf) {
+		return nil, 0, false, s.eof()
+	}
 	return key, kind, true, nil
 }
 
@@ -301,9 +303,14 @@ func (s *scanner) nextKey(i int) (key []byte, ok bool, err error) {
 }
 
 // element moves to the i-th element of the array being read, or returns false
-// after consuming the closing bracket.
+// after consuming the closing bracket. On return with true, s.pos is at the
+// first byte of the element.
 func (s *scanner) element(i int) (bool, error) {
-	c := s.peek()
+	s.skipSpace()
+	if s.pos >= len(s.buf) {
+		return false, s.eof()
+	}
+	c := s.buf[s.pos]
 	if c == ']' {
 		s.pos++
 		s.depth--
@@ -311,13 +318,13 @@ func (s *scanner) element(i int) (bool, error) {
 	}
 	if i > 0 {
 		if c != ',' {
-			if c == 0 {
-				return false, s.eof()
-			}
 			return false, s.fail("expected ',' or ']' after array element")
 		}
 		s.pos++
 		s.skipSpace()
+		if s.pos >= len(s.buf) {
+			return false, s.eof()
+		}
 	}
 	return true, nil
 }

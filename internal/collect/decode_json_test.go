@@ -3,6 +3,7 @@ package collect
 import (
 	"bytes"
 	"encoding/json"
+	"math/bits"
 	"reflect"
 	"strings"
 	"testing"
@@ -142,19 +143,34 @@ func TestDecodeAnyKeepsNumbersAndRepairs(t *testing.T) {
 
 func TestSpecial8(t *testing.T) {
 	t.Parallel()
+	// Every byte value at every position, after safe bytes, with anything
+	// after it: the first special byte must be the one found.
 	for c := range 256 {
-		w := make([]byte, 8)
-		for i := range w {
-			w[i] = 'a'
-		}
 		for pos := range 8 {
-			for i := range w {
-				w[i] = 'a'
-			}
-			w[pos] = byte(c)
-			want := !strSafe[c]
-			if got := special8(leUint64(w)); got != want {
-				t.Fatalf("special8 with byte %#x at %d = %v, want %v", c, pos, got, want)
+			for _, after := range []byte{'a', '"', 0x00, 0xff, '\\'} {
+				w := make([]byte, 8)
+				for i := range w {
+					w[i] = 'a'
+					if i > pos {
+						w[i] = after
+					}
+				}
+				w[pos] = byte(c)
+				first := 8
+				for i, b := range w {
+					if !strSafe[b] {
+						first = i
+						break
+					}
+				}
+				m := special8(leUint64(w))
+				got := 8
+				if m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				if got != first {
+					t.Fatalf("special8(%q) finds byte %d, want %d", w, got, first)
+				}
 			}
 		}
 	}

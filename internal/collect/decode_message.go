@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math"
@@ -168,7 +169,11 @@ func (r *run) build(m *rawMessage, endpoint model.MessageType) (model.Message, *
 	case model.Group:
 		msg.GroupID, rej = idValue("groupId", m.groupID, maxIDBytes)
 	case model.Track:
-		msg.Event, rej = nameValue("event", m.event)
+		if m.event != nil && bytes.Equal(m.event, r.memo[memoEvent].raw) {
+			msg.Event = r.memo[memoEvent].s
+		} else if msg.Event, rej = nameValue("event", m.event); rej == nil {
+			r.memo[memoEvent] = memo{m.event, msg.Event}
+		}
 	case model.Page, model.Screen:
 		msg.Name, rej = nameValue("name", m.name)
 	}
@@ -187,9 +192,9 @@ func (r *run) build(m *rawMessage, endpoint model.MessageType) (model.Message, *
 		return msg, rej
 	}
 	var traits []byte
-	if typ == model.Identify || typ == model.Group {
-		if traits, rej = objectValue("traits", m.traits); rej != nil {
-			return msg, rej
+	if (typ == model.Identify || typ == model.Group) && present(m.traits.v) {
+		if traits = m.traits.v; traits[0] != '{' {
+			return msg, reject("invalid_field", `"traits" must be an object, not %s`, kindName(traits))
 		}
 	}
 
@@ -224,8 +229,12 @@ func (r *run) build(m *rawMessage, endpoint model.MessageType) (model.Message, *
 	if orig, hasOrig, rej = timeValue("originalTimestamp", m.originalTimestamp); rej != nil {
 		return msg, rej
 	}
-	if ct.sent, ct.hasSent, rej = timeValue("sentAt", m.sentAt); rej != nil {
+	if m.sentAt != nil && bytes.Equal(m.sentAt, r.lastSentRaw) {
+		ct.sent, ct.hasSent = r.lastSent, true // one batch, one sentAt
+	} else if ct.sent, ct.hasSent, rej = timeValue("sentAt", m.sentAt); rej != nil {
 		return msg, rej
+	} else if ct.hasSent {
+		r.lastSentRaw, r.lastSent = m.sentAt, ct.sent
 	}
 	// The event time is timestamp; a client that sends only
 	// originalTimestamp (the device time, in Segment's own output) means the
