@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode"
@@ -99,12 +100,12 @@ func Extract(m *model.Message, cfg Config, keyer Keyer) (ids []model.Identifier,
 		}
 		for _, name := range cfg.IDTraits {
 			if raw, ok := stringTrait(src, name); ok {
-				addRaw(externalType(name), raw)
+				addRaw(ExternalType(name), raw)
 			}
 		}
 	}
 	for _, e := range m.ExternalIDs {
-		t := externalType(e.Type)
+		t := ExternalType(e.Type)
 		if t == "" {
 			continue
 		}
@@ -119,16 +120,21 @@ func stringTrait(t map[string]any, key string) (string, bool) {
 	switch v := t[key].(type) {
 	case string:
 		return v, strings.TrimSpace(v) != ""
+	case json.Number:
+		// The collection decoder keeps numbers as json.Number so that a phone
+		// or customer number sent as a JSON number keeps every digit; without
+		// this case such identifiers were silently dropped.
+		return v.String(), true
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64), true
 	}
 	return "", false
 }
 
-// externalType turns a sender's id type into an identifier type name:
+// ExternalType turns a sender's id type into an identifier type name:
 // lower case letters, digits and underscores; the built-in names are kept for
 // the built-in identifiers, so an external id cannot pose as an e-mail.
-func externalType(s string) string {
+func ExternalType(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
 		switch {

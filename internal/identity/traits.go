@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"time"
@@ -37,7 +38,12 @@ func NewTraitState() *TraitState {
 func DecodeTraitState(traits, meta []byte) (*TraitState, error) {
 	s := NewTraitState()
 	if len(traits) > 0 {
-		if err := json.Unmarshal(traits, &s.Traits); err != nil {
+		// UseNumber: traits decoded as float64 lost digits past 2^53 (a
+		// customer number sent as a JSON number) the next time the profile
+		// was written; json.Number keeps the literal, as the decoder does.
+		dec := json.NewDecoder(bytes.NewReader(traits))
+		dec.UseNumber()
+		if err := dec.Decode(&s.Traits); err != nil {
 			return nil, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atrium-cdp/atrium/internal/identity"
 	"github.com/atrium-cdp/atrium/internal/model"
 	"github.com/atrium-cdp/atrium/internal/store"
 )
@@ -117,11 +118,22 @@ func LookupProfileID(ctx context.Context, st Store, keyer Keyer, region, idType,
 		}
 		value = k
 	case model.IDPhone:
+		// An unescaped "+" in a query string arrives as a space.
+		if strings.HasPrefix(raw, " ") {
+			raw = "+" + strings.TrimLeft(raw, " ")
+		}
 		k, ok := keyer.PhoneKey(raw, region)
 		if !ok {
 			return "", &Error{Status: http.StatusBadRequest, Code: "invalid_phone", Message: "the phone parameter is not a phone number"}
 		}
 		value = k
+	case model.IDUserID, model.IDAnonymousID:
+	default:
+		// External id types are named the way ingestion names them.
+		idType = identity.ExternalType(idType)
+		if idType == "" {
+			return "", &Error{Status: http.StatusBadRequest, Code: "invalid_lookup", Message: "unknown identifier type"}
+		}
 	}
 	pid, err := st.Lookup(ctx, idType, value)
 	if errors.Is(err, store.ErrNotFound) {

@@ -105,7 +105,9 @@ func (s *Service) CreateToken(ctx context.Context, name string) (store.Token, st
 func (s *Service) Tokens(ctx context.Context) ([]store.Token, error) { return s.st.Tokens(ctx) }
 
 // RevokeToken revokes a token.
-func (s *Service) RevokeToken(ctx context.Context, id string) error { return s.st.RevokeToken(ctx, id, s.now()) }
+func (s *Service) RevokeToken(ctx context.Context, id string) error {
+	return s.st.RevokeToken(ctx, id, s.now())
+}
 
 // SourceByWriteKey returns the live source with that write key, or
 // store.ErrNotFound.
