@@ -36,6 +36,7 @@ type Config struct {
 	DataDir  string // workspace folder holding the DuckDB file
 	Addr     string // HTTP listen address
 	MaxBatch int    // messages per ingest transaction
+	DBMemory string // DuckDB memory limit ("1GB"); empty keeps DuckDB's default
 	Logger   *slog.Logger
 	// Ready, when set, receives the bound address once the server accepts
 	// connections (tests and the bench use it).
@@ -79,7 +80,7 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := duckdb.Open(ctx, cfg.DataDir)
+	st, err := duckdb.OpenWith(ctx, cfg.DataDir, duckdb.Options{MemoryLimit: cfg.DBMemory})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("the workspace in %s is already served by another process", cfg.DataDir)

@@ -7,7 +7,7 @@ import (
 
 func BenchmarkAppenderRate(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		r, err := appenderRate(context.Background(), b.TempDir(), 100000, 6400, 100000)
+		r, err := appenderRate(context.Background(), b.TempDir(), 100000, 6400, 100000, "")
 		if err != nil {
 			b.Fatal(err)
 		}

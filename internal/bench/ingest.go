@@ -32,6 +32,7 @@ type IngestOptions struct {
 	Concurrency  int    // concurrent HTTP clients
 	Users        int    // distinct anonymous ids
 	AppenderRows int    // rows for the raw appender baseline
+	DBMemory     string // DuckDB memory limit for the server under test
 	Progress     io.Writer
 }
 
@@ -83,7 +84,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 	addrCh := make(chan string, 1)
 	srvErr := make(chan error, 1)
 	go func() {
-		srvErr <- app.Serve(srvCtx, app.Config{DataDir: wsDir, Addr: "127.0.0.1:0",
+		srvErr <- app.Serve(srvCtx, app.Config{DataDir: wsDir, Addr: "127.0.0.1:0", DBMemory: o.DBMemory,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(a string) { addrCh <- a }}, nil)
 	}()
 	var addr string
@@ -132,7 +133,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 	}
 
 	progress("raw DuckDB appender: %d rows\n", o.AppenderRows)
-	rate, err := appenderRate(ctx, filepath.Join(dir, "baseline"), o.AppenderRows, o.BatchSize*o.Concurrency, o.Users)
+	rate, err := appenderRate(ctx, filepath.Join(dir, "baseline"), o.AppenderRows, o.BatchSize*o.Concurrency, o.Users, o.DBMemory)
 	if err != nil {
 		return res, err
 	}
@@ -241,8 +242,8 @@ func writeTrack(b *bytes.Buffer, tag string, i, j, users int, withKey bool) {
 // appenderRate measures DuckDB's own appender writing the same kind of event
 // rows into the same events table, committed in transactions of `per` rows:
 // the engine's limit for what ingest does.
-func appenderRate(ctx context.Context, dir string, n, per, users int) (float64, error) {
-	db, err := duckdb.Open(ctx, dir)
+func appenderRate(ctx context.Context, dir string, n, per, users int, memory string) (float64, error) {
+	db, err := duckdb.OpenWith(ctx, dir, duckdb.Options{MemoryLimit: memory})
 	if err != nil {
 		return 0, err
 	}

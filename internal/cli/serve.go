@@ -17,6 +17,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&addr, "addr", addr, "listen address HOST:PORT (env ATRIUM_ADDR)")
 	maxBatch, _ := strconv.Atoi(envOr("ATRIUM_MAX_BATCH", "10000"))
 	fs.IntVar(&maxBatch, "max-batch", maxBatch, "messages per ingest transaction (env ATRIUM_MAX_BATCH)")
+	dbMemory := envOr("ATRIUM_DB_MEMORY", DefaultDBMemory)
+	fs.StringVar(&dbMemory, "db-memory", dbMemory, "DuckDB memory limit, e.g. 512MB or 2GB (env ATRIUM_DB_MEMORY)")
 	logLevel := envOr("ATRIUM_LOG_LEVEL", "info")
 	fs.StringVar(&logLevel, "log-level", logLevel, "debug, info, warn or error (env ATRIUM_LOG_LEVEL)")
 	if _, err := parse(fs, args); err != nil {
@@ -27,12 +29,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("--log-level: %q is not one of debug, info, warn, error", logLevel)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
-	cfg := app.Config{DataDir: c.data, Addr: addr, MaxBatch: maxBatch, Logger: logger}
+	cfg := app.Config{DataDir: c.data, Addr: addr, MaxBatch: maxBatch, DBMemory: dbMemory, Logger: logger}
 	return app.Serve(ctx, cfg, func(cr app.Credentials) {
 		// The first start of an empty workspace shows its credentials once.
 		fmt.Fprintf(e.stdout, "New workspace in %s\n  write key: %s\n  API token: %s (secret, shown once)\n", c.data, cr.WriteKey, cr.APIToken)
 	})
 }
+
+// DefaultDBMemory bounds DuckDB's buffer pool so that Atrium shares a small
+// server politely (DuckDB alone would take 80% of the machine's memory).
+const DefaultDBMemory = "1GB"
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {

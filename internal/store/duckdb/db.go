@@ -39,11 +39,30 @@ type DB struct {
 // Open opens (creating if needed) the workspace database in dir and applies
 // pending migrations. It returns store.ErrLocked when another process holds it.
 func Open(ctx context.Context, dir string) (*DB, error) {
+	return OpenWith(ctx, dir, Options{})
+}
+
+// Options tune the engine. Zero values keep DuckDB's defaults.
+type Options struct {
+	// MemoryLimit caps DuckDB's buffer pool ("512MB", "2GB"); beyond it,
+	// DuckDB evicts cached blocks and spills to temporary files.
+	MemoryLimit string
+}
+
+// OpenWith is Open with engine options.
+func OpenWith(ctx context.Context, dir string, o Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := sql.Open("duckdb", path)
+	dsn := path
+	if o.MemoryLimit != "" {
+		if !validSize(o.MemoryLimit) {
+			return nil, fmt.Errorf("memory limit %q: want a size such as 512MB or 2GB", o.MemoryLimit)
+		}
+		dsn += "?memory_limit=" + o.MemoryLimit
+	}
+	db, err := sql.Open("duckdb", dsn)
 	if err == nil {
 		if err = db.PingContext(ctx); err != nil {
 			db.Close()
@@ -148,6 +167,20 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 func (d *DB) Ping(ctx context.Context) error {
 	var one int
 	return d.sql.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// validSize accepts sizes such as 256MB, 1.5GB, 512MiB.
+func validSize(s string) bool {
+	num := strings.TrimRight(s, "KMGTiBkmgtib")
+	unit := strings.ToUpper(s[len(num):])
+	if _, err := strconv.ParseFloat(num, 64); err != nil || num == "" {
+		return false
+	}
+	switch unit {
+	case "KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB":
+		return true
+	}
+	return false
 }
 
 func nullStr(s string) any {

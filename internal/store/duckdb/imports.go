@@ -1,0 +1,172 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/atrium-cdp/atrium/internal/store"
+)
+
+// OrderHashes returns the fingerprint of every order a source already holds,
+// keyed by order id.
+func (d *DB) OrderHashes(ctx context.Context, sourceID string) (map[string]string, error) {
+	return d.hashes(ctx, `SELECT order_id, coalesce(row_hash, '') FROM orders WHERE source_id = ?`, sourceID)
+}
+
+// ProductHashes returns the fingerprint of every product a source holds.
+func (d *DB) ProductHashes(ctx context.Context, sourceID string) (map[string]string, error) {
+	return d.hashes(ctx, `SELECT product_id, coalesce(row_hash, '') FROM products WHERE source_id = ?`, sourceID)
+}
+
+func (d *DB) hashes(ctx context.Context, q, sourceID string) (map[string]string, error) {
+	rows, err := d.sql.QueryContext(ctx, q, sourceID)
+	if err != nil {
+		return nil, fmt.Errorf("read fingerprints: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, h string
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, err
+		}
+		out[id] = h
+	}
+	return out, rows.Err()
+}
+
+// ApplyOrders upserts orders with their lines in one transaction: the orders
+// named in replace are deleted (header and lines) and every order of orders
+// is inserted. Called from the ingest writer goroutine only.
+func (d *DB) ApplyOrders(ctx context.Context, sourceID string, orders []store.OrderRow, replace []string, now time.Time) error {
+	return d.inTx(ctx, func(conn *sql.Conn) error {
+		for start := 0; start < len(replace); start += 500 {
+			ids := replace[start:min(start+500, len(replace))]
+			ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+			args := []any{sourceID}
+			for _, id := range ids {
+				args = append(args, id)
+			}
+			for _, t := range []string{"order_items", "orders"} {
+				if _, err := conn.ExecContext(ctx, `DELETE FROM `+t+` WHERE source_id = ? AND order_id IN (`+ph+`)`, args...); err != nil {
+					return fmt.Errorf("replace %s: %w", t, err)
+				}
+			}
+		}
+		if err := appendRows(conn, "orders", len(orders), func(i int) []driver.Value {
+			o := &orders[i]
+			return []driver.Value{nullStr(o.ProfileID), sourceID, o.OrderID, nullStr(o.CustomerKey), o.Status, nullStr(o.Currency),
+				o.Total, nullF(o.Subtotal), nullF(o.Tax), nullF(o.Shipping), nullF(o.Discount), o.OrderedAt.UTC(),
+				jsonOr(o.Attributes), now.UTC(), now.UTC(), o.RowHash}
+		}); err != nil {
+			return err
+		}
+		n := 0
+		for i := range orders {
+			n += len(orders[i].Items)
+		}
+		flat := make([]*store.OrderItemRow, 0, n)
+		owner := make([]*store.OrderRow, 0, n)
+		for i := range orders {
+			for j := range orders[i].Items {
+				flat = append(flat, &orders[i].Items[j])
+				owner = append(owner, &orders[i])
+			}
+		}
+		return appendRows(conn, "order_items", n, func(i int) []driver.Value {
+			it, o := flat[i], owner[i]
+			return []driver.Value{nullStr(o.ProfileID), sourceID, o.OrderID, int32(it.LineNo), nullStr(it.ProductID), nullStr(it.Name),
+				nullStr(it.Category), it.Quantity, nullF(it.UnitPrice), it.Amount, it.Status}
+		})
+	})
+}
+
+// ApplyProducts upserts catalogue entries in one transaction.
+func (d *DB) ApplyProducts(ctx context.Context, sourceID string, products []store.ProductRow, replace []string, now time.Time) error {
+	return d.inTx(ctx, func(conn *sql.Conn) error {
+		for _, id := range replace {
+			if _, err := conn.ExecContext(ctx, `DELETE FROM products WHERE source_id = ? AND product_id = ?`, sourceID, id); err != nil {
+				return fmt.Errorf("replace product: %w", err)
+			}
+		}
+		return appendRows(conn, "products", len(products), func(i int) []driver.Value {
+			p := &products[i]
+			return []driver.Value{sourceID, p.ProductID, nullStr(p.Name), nullStr(p.Category), nullStr(p.Brand), nullF(p.Price),
+				nullStr(p.Currency), jsonOr(p.Attributes), now.UTC(), p.RowHash}
+		})
+	})
+}
+
+// inTx runs fn in one transaction on the writer connection.
+func (d *DB) inTx(ctx context.Context, fn func(conn *sql.Conn) error) (err error) {
+	conn, err := d.writerConn(ctx)
+	if err != nil {
+		return fmt.Errorf("writer connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if err = fn(conn); err != nil {
+		return err
+	}
+	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// SaveImport inserts or replaces an import job's row.
+func (d *DB) SaveImport(ctx context.Context, r store.ImportRow) error {
+	var fin any
+	if r.FinishedAt != nil {
+		fin = r.FinishedAt.UTC()
+	}
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO imports (id, kind, source_id, file_name, status, started_at, finished_at, report)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at, report = excluded.report`,
+		r.ID, r.Kind, r.SourceID, r.FileName, r.Status, r.StartedAt.UTC(), fin, jsonOr(r.Report))
+	if err != nil {
+		return fmt.Errorf("save import: %w", err)
+	}
+	return nil
+}
+
+// Import returns one import job; store.ErrNotFound when there is none.
+func (d *DB) Import(ctx context.Context, id string) (store.ImportRow, error) {
+	var r store.ImportRow
+	var fin sql.NullTime
+	var rep string
+	err := d.sql.QueryRowContext(ctx, `SELECT id, kind, source_id, file_name, status, started_at, finished_at, report FROM imports WHERE id = ?`, id).
+		Scan(&r.ID, &r.Kind, &r.SourceID, &r.FileName, &r.Status, &r.StartedAt, &fin, &rep)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("import %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("read import: %w", err)
+	}
+	if fin.Valid {
+		t := fin.Time.UTC()
+		r.FinishedAt = &t
+	}
+	r.StartedAt = r.StartedAt.UTC()
+	r.Report = []byte(rep)
+	return r, nil
+}
+
+func nullF(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}
