@@ -112,16 +112,16 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 	commitErrors := prometheus.NewCounter(prometheus.CounterOpts{Name: "atrium_ingest_commit_errors_total", Help: "Failed ingest transactions."})
 	reg.MustRegister(commitSeconds, commitMessages, commitErrors)
 
-	writer := ingest.New(st, idCfg, ingest.Options{
-		MaxBatch: cfg.MaxBatch, NewID: uuid.NewString, Logger: log, Keyer: Keyer(),
-		Observe: func(c ingest.Commit) {
-			commitSeconds.Observe(c.Duration.Seconds())
-			commitMessages.Observe(float64(c.Messages + c.Duplicates))
-			if c.Err != nil {
-				commitErrors.Inc()
-			}
-		},
-	})
+	wopt := WriterOptions(idCfg, log)
+	wopt.MaxBatch = cfg.MaxBatch
+	wopt.Observe = func(c ingest.Commit) {
+		commitSeconds.Observe(c.Duration.Seconds())
+		commitMessages.Observe(float64(c.Messages + c.Duplicates))
+		if c.Err != nil {
+			commitErrors.Inc()
+		}
+	}
+	writer := ingest.New(st, idCfg, wopt)
 	if err := writer.Load(ctx); err != nil {
 		return fmt.Errorf("load ingest state: %w", err)
 	}
@@ -132,8 +132,9 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 		Store: st, Merger: writer, Admin: ws, Auth: web.NewAuth(st, localToken),
 		Collect: collect.NewHandler(&collect.Decoder{}, ws, writer, log, reg),
 		Keyer:   Keyer(), Region: idCfg.DefaultRegion, Gather: reg, Logger: log,
-		Ready: ready.Load, Settings: st, Rules: writer,
+		Ready: ready.Load, Settings: st, Rules: writer, Quality: st,
 		PutSetting: func(ctx context.Context, k, v string) error { return st.PutSetting(ctx, k, v, time.Now()) },
+		Imports:    NewImportJobs(st, ws, writer, log),
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -207,5 +208,11 @@ func ReadServerInfo(dataDir string) (ServerInfo, error) {
 	return info, err
 }
 
+// WriterOptions are the ingest writer's options every entry point shares
+// (server, CLI, imports, benchmarks): ids, keys and normalisers.
+func WriterOptions(idCfg identity.Config, log *slog.Logger) ingest.Options {
+	return ingest.Options{NewID: uuid.NewString, Logger: log, Keyer: Keyer(), Normalize: Normalizer(idCfg.DefaultRegion, time.Now)}
+}
+
 // Keyer returns the contact-value keyer identity resolution and lookups share.
-func Keyer() identity.Keyer { return identity.SimpleKeyer{} }
+func Keyer() identity.Keyer { return qualityKeyer{} }

@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"sources":  {"create, list and revoke sources and their write keys", runSources},
 		"tokens":   {"create, list and revoke API tokens", runTokens},
 		"settings": {"read or replace the identity rules (limits, priorities, placeholders, id and set-once traits)", runSettings},
+		"import":   {"import contacts, orders, products, consents or events from CSV, XLSX or JSONL files", runImport},
 		"quality":  {"normalise and validate e-mails, phones and French postal addresses", runQualityCmd},
 		"bench":    {"measure whole-system performance (ingest, quality)", runBench},
 		"version":  {"print the version", runVersion},

@@ -1,14 +1,15 @@
 package cli
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
+// runQualityCmd dispatches "atrium quality <address|email|phone|report>".
 func runQualityCmd(ctx context.Context, e *env, args []string) error {
-	return errors.New("not wired yet")
+	if len(args) > 0 && args[0] == "report" {
+		return qualityReport(ctx, e, args[1:])
+	}
+	return runQuality(ctx, args, e.stdin, e.stdout, e.stderr)
 }
 
 func benchQuality(ctx context.Context, e *env, args []string) error {
-	return errors.New("not wired yet")
+	return runBenchQuality(ctx, args, e.stdout)
 }

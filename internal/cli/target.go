@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/atrium-cdp/atrium/internal/app"
 	"github.com/atrium-cdp/atrium/internal/ingest"
@@ -62,7 +61,7 @@ func (t *target) withWriter(ctx context.Context, fn func(w *ingest.Writer) error
 	if err != nil {
 		return err
 	}
-	w := ingest.New(t.db, cfg, ingest.Options{NewID: uuid.NewString, Keyer: app.Keyer()})
+	w := ingest.New(t.db, cfg, app.WriterOptions(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err := w.Load(ctx); err != nil {
 		return err
 	}

@@ -146,6 +146,9 @@ func (w *Writer) finishStates(now time.Time, states map[string]*profState, batch
 			continue
 		}
 		st.row.Traits, st.row.TraitMeta = st.traits.Encode()
+		if w.opt.Normalize != nil {
+			st.row.Normalized = w.opt.Normalize(st.traits.Traits)
+		}
 		st.row.UpdatedAt = now
 		if st.isNew {
 			batch.NewProfiles = append(batch.NewProfiles, st.row)

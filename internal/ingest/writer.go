@@ -11,6 +11,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -45,6 +46,9 @@ type Options struct {
 	Keyer    identity.Keyer   // contact-value keys (default identity.SimpleKeyer)
 	Logger   *slog.Logger
 	Observe  func(Commit) // called after every commit attempt (metrics)
+	// Normalize computes a profile's normalised contact fields from its
+	// traits whenever they change (nil: none are kept).
+	Normalize func(traits map[string]any) json.RawMessage
 }
 
 // Commit describes one transaction, for metrics.

@@ -43,6 +43,9 @@ type ProfileRow struct {
 	Identified bool
 	Traits     json.RawMessage
 	TraitMeta  json.RawMessage
+	// Normalized holds the normalised contact fields with their quality
+	// status (JSON object); the raw values stay in Traits.
+	Normalized json.RawMessage
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -173,6 +176,7 @@ type ProfileView struct {
 	Identified bool
 	Traits     json.RawMessage
 	TraitMeta  json.RawMessage
+	Normalized json.RawMessage
 	Identities []model.Identifier
 	Consents   []ConsentState
 	MergedIDs  []string
@@ -198,4 +202,19 @@ type EventView struct {
 	Properties        json.RawMessage `json:"properties"`
 	Traits            json.RawMessage `json:"traits,omitempty"`
 	Context           json.RawMessage `json:"context,omitempty"`
+}
+
+// FieldQuality is the quality of one normalised field over live profiles.
+type FieldQuality struct {
+	Field    string           `json:"field"`
+	Total    int64            `json:"total"`
+	Statuses map[string]int64 `json:"statuses"`
+	Problems []QualityProblem `json:"problems"`
+}
+
+// QualityProblem is one reason code with its count and an example raw value.
+type QualityProblem struct {
+	Reason  string `json:"reason"`
+	Count   int64  `json:"count"`
+	Example string `json:"example"`
 }

@@ -23,6 +23,7 @@ type ProfileJSON struct {
 	Merged           bool                 `json:"merged"`
 	Identified       bool                 `json:"identified"`
 	Traits           json.RawMessage      `json:"traits"`
+	Normalized       json.RawMessage      `json:"normalized"`
 	Identities       []IdentityJSON       `json:"identities"`
 	Consents         []store.ConsentState `json:"consents"`
 	MergedProfileIDs []string             `json:"merged_profile_ids"`
@@ -52,7 +53,7 @@ func LoadProfile(ctx context.Context, st Store, id string) (ProfileJSON, error) 
 	if err != nil {
 		return ProfileJSON{}, err
 	}
-	out := ProfileJSON{ID: v.ID, Identified: v.Identified, Traits: v.Traits, Identities: []IdentityJSON{},
+	out := ProfileJSON{ID: v.ID, Identified: v.Identified, Traits: v.Traits, Normalized: v.Normalized, Identities: []IdentityJSON{},
 		Consents: v.Consents, MergedProfileIDs: v.MergedIDs, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC()}
 	if surv != id {
 		out.Merged, out.RequestedID = true, id

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atrium-cdp/atrium/internal/collect"
+	"github.com/atrium-cdp/atrium/internal/imports"
 	"github.com/atrium-cdp/atrium/internal/model"
 	"github.com/atrium-cdp/atrium/internal/store"
 	"github.com/atrium-cdp/atrium/internal/workspace"
@@ -74,6 +75,10 @@ type Deps struct {
 	Settings   Settings
 	PutSetting func(ctx context.Context, key, value string) error
 	Rules      IdentityRules
+	// Quality computes the data-quality report.
+	Quality QualityReporter
+	// Imports runs file imports (nil disables the imports API).
+	Imports *imports.Jobs
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -99,8 +104,12 @@ func NewRouter(d Deps) http.Handler {
 		{"POST", "/api/v1/profiles/{id}/merge", Admin, api.wrap(api.mergeProfiles)},
 		{"POST", "/api/v1/merges/{id}/undo", Admin, api.wrap(api.undoMerge)},
 
+		{"GET", "/api/v1/quality", Read, api.wrap(api.qualityReport)},
 		{"GET", "/api/v1/settings/identity", Read, api.wrap(api.getIdentitySettings)},
 		{"PUT", "/api/v1/settings/identity", Admin, api.wrap(api.putIdentitySettings)},
+
+		{"POST", "/api/v1/imports", Admin, api.wrap(api.createImport)},
+		{"GET", "/api/v1/imports/{id}", Read, api.wrap(api.getImport)},
 
 		{"GET", "/api/v1/sources", Admin, api.wrap(api.listSources)},
 		{"POST", "/api/v1/sources", Admin, api.wrap(api.createSource)},

@@ -52,14 +52,14 @@ func applyRows(ctx context.Context, conn *sql.Conn, b *store.Batch) error {
 	if len(b.NewProfiles) > 0 {
 		if err := appendRows(conn, "profiles", len(b.NewProfiles), func(i int) []driver.Value {
 			p := b.NewProfiles[i]
-			return []driver.Value{p.ID, nullStr(p.MergedInto), p.Identified, jsonOr(p.Traits), jsonOr(p.TraitMeta), p.CreatedAt.UTC(), p.UpdatedAt.UTC()}
+			return []driver.Value{p.ID, nullStr(p.MergedInto), p.Identified, jsonOr(p.Traits), jsonOr(p.TraitMeta), p.CreatedAt.UTC(), p.UpdatedAt.UTC(), jsonOr(p.Normalized)}
 		}); err != nil {
 			return err
 		}
 	}
 	for _, p := range b.ProfileUpdates {
-		if _, err := conn.ExecContext(ctx, `UPDATE profiles SET merged_into = ?, identified = ?, traits = ?, trait_meta = ?, updated_at = ? WHERE id = ?`,
-			nullStr(p.MergedInto), p.Identified, jsonOr(p.Traits), jsonOr(p.TraitMeta), p.UpdatedAt.UTC(), p.ID); err != nil {
+		if _, err := conn.ExecContext(ctx, `UPDATE profiles SET merged_into = ?, identified = ?, traits = ?, trait_meta = ?, normalized = ?, updated_at = ? WHERE id = ?`,
+			nullStr(p.MergedInto), p.Identified, jsonOr(p.Traits), jsonOr(p.TraitMeta), jsonOr(p.Normalized), p.UpdatedAt.UTC(), p.ID); err != nil {
 			return fmt.Errorf("update profile: %w", err)
 		}
 	}

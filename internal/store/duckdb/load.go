@@ -99,7 +99,7 @@ func (d *DB) ProfileRows(ctx context.Context, ids []string) (map[string]store.Pr
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, coalesce(merged_into, ''), identified, traits, trait_meta, created_at, updated_at
+	rows, err := d.sql.QueryContext(ctx, `SELECT id, coalesce(merged_into, ''), identified, traits, trait_meta, normalized, created_at, updated_at
 		FROM profiles WHERE id IN (SELECT unnest(?::VARCHAR[]))`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load profiles: %w", err)
@@ -107,11 +107,11 @@ func (d *DB) ProfileRows(ctx context.Context, ids []string) (map[string]store.Pr
 	defer rows.Close()
 	for rows.Next() {
 		var p store.ProfileRow
-		var traits, meta string
-		if err := rows.Scan(&p.ID, &p.MergedInto, &p.Identified, &traits, &meta, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		var traits, meta, norm string
+		if err := rows.Scan(&p.ID, &p.MergedInto, &p.Identified, &traits, &meta, &norm, &p.CreatedAt, &p.UpdatedAt); err != nil {
 			return nil, err
 		}
-		p.Traits, p.TraitMeta = json.RawMessage(traits), json.RawMessage(meta)
+		p.Traits, p.TraitMeta, p.Normalized = json.RawMessage(traits), json.RawMessage(meta), json.RawMessage(norm)
 		out[p.ID] = p
 	}
 	return out, rows.Err()

@@ -55,16 +55,16 @@ func (d *DB) Lookup(ctx context.Context, idType, value string) (string, error) {
 // It returns store.ErrNotFound for an unknown id; callers resolve merges first.
 func (d *DB) Profile(ctx context.Context, id string) (store.ProfileView, error) {
 	var v store.ProfileView
-	var traits, meta string
-	err := d.sql.QueryRowContext(ctx, `SELECT id, identified, traits, trait_meta, created_at, updated_at FROM profiles WHERE id = ?`, id).
-		Scan(&v.ID, &v.Identified, &traits, &meta, &v.CreatedAt, &v.UpdatedAt)
+	var traits, meta, norm string
+	err := d.sql.QueryRowContext(ctx, `SELECT id, identified, traits, trait_meta, normalized, created_at, updated_at FROM profiles WHERE id = ?`, id).
+		Scan(&v.ID, &v.Identified, &traits, &meta, &norm, &v.CreatedAt, &v.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("profile %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return v, fmt.Errorf("read profile: %w", err)
 	}
-	v.Traits, v.TraitMeta = json.RawMessage(traits), json.RawMessage(meta)
+	v.Traits, v.TraitMeta, v.Normalized = json.RawMessage(traits), json.RawMessage(meta), json.RawMessage(norm)
 	rows, err := d.sql.QueryContext(ctx, `SELECT type, value, display FROM identities WHERE profile_id = ? ORDER BY type, first_seen_at, value`, id)
 	if err != nil {
 		return v, fmt.Errorf("read identities: %w", err)

@@ -39,7 +39,10 @@ CREATE TABLE profiles (
     traits      TEXT NOT NULL DEFAULT '{}',
     trait_meta  TEXT NOT NULL DEFAULT '{}',
     created_at  TIMESTAMP NOT NULL,
-    updated_at  TIMESTAMP NOT NULL
+    updated_at  TIMESTAMP NOT NULL,
+    -- Normalised contact fields with their quality status and reasons, kept
+    -- beside the raw traits (never in place of them), keyed by field.
+    normalized  TEXT NOT NULL DEFAULT '{}'
 );
 
 -- Identifier -> profile. The lookup index of identity resolution: one row per

@@ -1,0 +1,323 @@
+package imports_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/atrium-cdp/atrium/internal/imports"
+	"github.com/atrium-cdp/atrium/internal/model"
+)
+
+// trait reads one trait of the profile holding an identifier.
+func (s *ws) trait(idType, value, key string) string {
+	s.t.Helper()
+	var v *string
+	err := s.q(`SELECT json_extract_string(p.traits, '$.' || ?) FROM identities i JOIN profiles p ON p.id = i.profile_id
+		WHERE i.type = ? AND i.value = ?`, key, idType, value).Scan(&v)
+	if err != nil {
+		s.t.Fatalf("trait %s of %s=%s: %v", key, idType, value, err)
+	}
+	if v == nil {
+		return ""
+	}
+	return *v
+}
+
+// Every failure kind listed under "Imports" in failure-kinds.md.
+func TestFailureKinds(t *testing.T) {
+	t.Run("byte-order mark glued to the first header", func(t *testing.T) {
+		s := newWS(t)
+		rep := s.run(imports.KindContacts, "bom.csv", []byte("\xEF\xBB\xBFemail,prenom\nbom@example.fr,Zoé\n"), imports.Request{})
+		if rep.Created != 1 || rep.Encoding != "utf-8-bom" {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.trait("email", "bom@example.fr", "first_name"); got != "Zoé" {
+			t.Errorf("first_name %q", got)
+		}
+	})
+	t.Run("windows-1252 French file", func(t *testing.T) {
+		s := newWS(t)
+		data := []byte("courriel;pr\xe9nom;nom\nhelene@example.fr;H\xe9l\xe8ne;Lef\xe8vre\n")
+		rep := s.run(imports.KindContacts, "cp1252.csv", data, imports.Request{})
+		if rep.Encoding != "windows-1252" || rep.Created != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.trait("email", "helene@example.fr", "first_name"); got != "Hélène" {
+			t.Errorf("first_name %q", got)
+		}
+		if got := s.trait("email", "helene@example.fr", "last_name"); got != "Lefèvre" {
+			t.Errorf("last_name %q", got)
+		}
+	})
+	t.Run("UTF-16 with BOM", func(t *testing.T) {
+		s := newWS(t)
+		text := "email\tprenom\nutf16@example.fr\tAnaïs\n"
+		data := []byte{0xff, 0xfe}
+		for _, r := range text {
+			data = append(data, byte(r), byte(r>>8))
+		}
+		rep := s.run(imports.KindContacts, "u16.txt", data, imports.Request{})
+		if rep.Encoding != "utf-16le" || rep.Delimiter != "tab" || rep.Created != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.trait("email", "utf16@example.fr", "first_name"); got != "Anaïs" {
+			t.Errorf("first_name %q", got)
+		}
+	})
+	t.Run("semicolon CSV", func(t *testing.T) {
+		s := newWS(t)
+		rep := s.run(imports.KindContacts, "semi.csv", []byte("id;email;ville\n1;a@example.fr;Lyon\n2;b@example.fr;Paris, 15e\n"), imports.Request{})
+		if rep.Delimiter != ";" || rep.Created != 2 {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.trait("email", "b@example.fr", "city"); got != "Paris, 15e" {
+			t.Errorf("city %q", got)
+		}
+	})
+	t.Run("day-first proven by 15/04/1991", func(t *testing.T) {
+		s := newWS(t)
+		data := "email;date_naissance\nd1@example.fr;03/04/1991\nd2@example.fr;15/04/1991\n"
+		rep := s.run(imports.KindContacts, "dates.csv", []byte(data), imports.Request{})
+		if rep.Created != 2 || rep.DateOrders["birthdate"] != "day-first" {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.trait("email", "d1@example.fr", "birthdate"); got != "1991-04-03" {
+			t.Errorf("03/04/1991 read as %s, want 3 April", got)
+		}
+	})
+	t.Run("ambiguous dates need a format and say so", func(t *testing.T) {
+		s := newWS(t)
+		data := []byte("email;date_naissance\na1@example.fr;03/04/1991\na2@example.fr;05/06/1990\na3@example.fr;07/07/1990\n")
+		rep := s.run(imports.KindContacts, "ambiguous.csv", data, imports.Request{SourceName: "amb"})
+		if rep.Rejected != 2 || rep.Created != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		r := rep.Rejects[0]
+		if r.Row != 2 || r.Column != "date_naissance" || !strings.Contains(r.Reason, "--date-format") || r.Value != "09/99/9999" {
+			t.Errorf("reject %+v", r)
+		}
+		rep = s.run(imports.KindContacts, "ambiguous.csv", data, imports.Request{SourceName: "amb", DateFormat: "MM/DD/YYYY"})
+		if rep.Rejected != 0 || rep.Created != 2 || rep.Unchanged != 1 {
+			t.Fatalf("with --date-format: %+v", rep)
+		}
+		if got := s.trait("email", "a1@example.fr", "birthdate"); got != "1991-03-04" {
+			t.Errorf("month-first 03/04/1991 read as %s", got)
+		}
+	})
+	t.Run("newlines inside quoted fields", func(t *testing.T) {
+		s := newWS(t)
+		data := "id,email,adresse\n1,q@example.fr,\"12 rue des Lilas\nBâtiment B\"\n2,r@example.fr,\"3 \"\"bis\"\" place\"\n"
+		rep := s.run(imports.KindContacts, "quoted.csv", []byte(data), imports.Request{})
+		if rep.RowsRead != 2 || rep.Created != 2 {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.trait("email", "q@example.fr", "address"); got != "12 rue des Lilas\nBâtiment B" {
+			t.Errorf("address %q", got)
+		}
+		if got := s.trait("email", "r@example.fr", "address"); got != `3 "bis" place` {
+			t.Errorf("address %q", got)
+		}
+	})
+	t.Run("Excel serial dates", func(t *testing.T) {
+		s := newWS(t)
+		rep := s.run(imports.KindContacts, "serial.csv", []byte("email,birthdate\nx@example.fr,33348\n"), imports.Request{})
+		if rep.Created != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		// Serial 33348 is 20/04/1991 in Excel (epoch 1899-12-30, checked with Python's datetime).
+		if got := s.trait("email", "x@example.fr", "birthdate"); got != "1991-04-20" {
+			t.Errorf("birthdate %s", got)
+		}
+	})
+	t.Run("decimal commas", func(t *testing.T) {
+		s := newWS(t)
+		data := "commande;date;email;total;prix_unitaire;quantite\nA1;15/04/2024;c@example.fr;\"1 012,50\";\"1 012,50\";1\nA2;16/04/2024;c@example.fr;12,5;6,25;2\n"
+		rep := s.run(imports.KindOrders, "fr.csv", []byte(data), imports.Request{})
+		if rep.Rejected != 0 || rep.Created != 2 || !near(rep.Revenue, 1025) || len(rep.Warnings) != 0 {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.float(`SELECT total FROM orders WHERE order_id = 'A1'`); got != 1012.5 {
+			t.Errorf("total %v", got)
+		}
+	})
+	t.Run("spaces around e-mails", func(t *testing.T) {
+		s := newWS(t)
+		rep := s.run(imports.KindContacts, "sp.csv", []byte("email,prenom\n  Spaces@Example.fr  ,Léa\n"), imports.Request{})
+		if rep.Created != 1 {
+			t.Fatalf("report %+v", rep)
+		}
+		if got := s.trait("email", "spaces@example.fr", "email"); got != "spaces@example.fr" {
+			t.Errorf("email trait %q", got)
+		}
+	})
+	t.Run("re-importing updates, never duplicates", func(t *testing.T) {
+		s := newWS(t)
+		v1 := "id;email;ville\n1;a@example.fr;Lyon\n2;b@example.fr;Paris\n"
+		v2 := "id;email;ville\n1;a@example.fr;Lyon\n2;b@example.fr;Marseille\n3;c@example.fr;Nice\n"
+		s.run(imports.KindContacts, "crm.csv", []byte(v1), imports.Request{SourceName: "crm"})
+		same := s.run(imports.KindContacts, "crm.csv", []byte(v1), imports.Request{SourceName: "crm"})
+		if same.Unchanged != 2 || same.Created+same.Updated != 0 {
+			t.Errorf("same file: %+v", same)
+		}
+		edited := s.run(imports.KindContacts, "crm.csv", []byte(v2), imports.Request{SourceName: "crm"})
+		if edited.Unchanged != 1 || edited.Updated != 1 || edited.Created != 1 {
+			t.Errorf("edited file: created %d updated %d unchanged %d", edited.Created, edited.Updated, edited.Unchanged)
+		}
+		if got := s.int(`SELECT count(*) FROM profiles`); got != 3 {
+			t.Errorf("profiles %d, want 3", got)
+		}
+		if got := s.trait("crm_customer_id", "2", "city"); got != "Marseille" {
+			t.Errorf("city %q", got)
+		}
+		// Orders: an edited order is replaced, lines included.
+		o1 := "order_id,date,customer_id,sku,qty,price\nO1,2024-01-02,1,A,1,10\nO1,2024-01-02,1,B,2,5\nO2,2024-01-03,2,A,1,10\n"
+		o2 := "order_id,date,customer_id,sku,qty,price\nO1,2024-01-02,1,A,1,10\nO2,2024-01-03,2,A,3,10\n"
+		s.run(imports.KindOrders, "o.csv", []byte(o1), imports.Request{SourceName: "crm"})
+		r := s.run(imports.KindOrders, "o.csv", []byte(o1), imports.Request{SourceName: "crm"})
+		if r.Unchanged != 2 {
+			t.Errorf("orders same file: %+v", r)
+		}
+		r = s.run(imports.KindOrders, "o.csv", []byte(o2), imports.Request{SourceName: "crm"})
+		if r.Updated != 2 || r.Unchanged != 0 {
+			t.Errorf("orders edited: %+v", r)
+		}
+		if got := s.int(`SELECT count(*) FROM order_items`); got != 2 {
+			t.Errorf("lines %d, want 2", got)
+		}
+		if got := s.float(`SELECT sum(total) FROM orders`); got != 40 {
+			t.Errorf("total %v, want 40", got)
+		}
+		// Orders attached to the contacts imported earlier by customer id.
+		if got := s.int(`SELECT count(*) FROM orders o JOIN identities i ON i.profile_id = o.profile_id AND i.type = 'crm_customer_id' AND i.value = o.customer_key`); got != 2 {
+			t.Errorf("orders attached by customer id %d, want 2", got)
+		}
+		if got := s.int(`SELECT count(*) FROM profiles`); got != 3 {
+			t.Errorf("profiles after orders %d, want 3", got)
+		}
+	})
+}
+
+// An imported contact whose e-mail a tracked visitor gave joins that
+// visitor's profile; orders attach by e-mail; rejects mask personal values.
+func TestContactJoinsTrackedVisitor(t *testing.T) {
+	s := newWS(t)
+	now := time.Now().UTC()
+	src := s.run(imports.KindContacts, "seed.csv", []byte("id,email\n0,seed@example.fr\n"), imports.Request{SourceName: "web"})
+	_ = src
+	var webID string
+	if err := s.q(`SELECT id FROM sources WHERE name = 'web'`).Scan(&webID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.w.Submit(context.Background(), []model.Message{{Type: model.Identify, SourceID: webID, MessageID: "m1",
+		AnonymousID: "anon-1", Traits: map[string]any{"email": "visitor@example.fr"}, Timestamp: now, ReceivedAt: now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := s.run(imports.KindContacts, "crm.csv", []byte("id;email;prenom\n77;Visitor@Example.fr ;Inès\n78;broken@;Bob\n"), imports.Request{SourceName: "crm"})
+	if rep.Updated != 1 || rep.Created != 0 || rep.Rejected != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if r := rep.Rejects[0]; r.Row != 3 || r.Column != "email" || r.Value != "bxxxxx@" || strings.Contains(r.Value, "broken") {
+		t.Errorf("reject %+v", r)
+	}
+	if got := s.trait("anonymous_id", "anon-1", "first_name"); got != "Inès" {
+		t.Errorf("visitor's profile first_name %q", got)
+	}
+	if got := s.int(`SELECT count(DISTINCT profile_id) FROM identities WHERE (type = 'anonymous_id' AND value = 'anon-1') OR (type = 'crm_customer_id' AND value = '77')`); got != 1 {
+		t.Errorf("visitor and CRM contact on %d profiles, want 1", got)
+	}
+	// An order by e-mail only attaches to the same profile; one with no key is a guest order.
+	r := s.run(imports.KindOrders, "o.csv", []byte("order_id,order_date,email,total\nW1,2024-02-01T10:00:00+01:00,visitor@example.fr,30\nW2,2024-02-02,,12\n"), imports.Request{SourceName: "shop"})
+	if r.Created != 2 || r.GuestOrders != 1 {
+		t.Fatalf("orders %+v", r)
+	}
+	if got := s.int(`SELECT count(*) FROM orders o JOIN identities i ON i.profile_id = o.profile_id WHERE i.type = 'anonymous_id' AND i.value = 'anon-1'`); got != 1 {
+		t.Errorf("order attached to the visitor: %d", got)
+	}
+	var at time.Time
+	if err := s.q(`SELECT ordered_at FROM orders WHERE order_id = 'W1'`).Scan(&at); err != nil || !at.Equal(time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("ordered_at %v (%v), want 09:00 UTC", at, err)
+	}
+}
+
+// Cancellations and refunds are statuses excluded from revenue; a total
+// that disagrees with its lines is reported; a missing total is computed.
+func TestOrderStatusesAndTotals(t *testing.T) {
+	s := newWS(t)
+	data := "order_id;date;status;total;sku;qty;price\n" +
+		"1;2024-01-01;payée;;A;2;10\n" +
+		"2;2024-01-01;Annulée;15;A;1;15\n" +
+		"3;2024-01-02;remboursée;7;A;1;7\n" +
+		"4;2024-01-02;;99;A;1;10\n"
+	rep := s.run(imports.KindOrders, "st.csv", []byte(data), imports.Request{})
+	if rep.Created != 4 || rep.GuestOrders != 4 || !near(rep.Revenue, 20+99) {
+		t.Fatalf("report %+v", rep)
+	}
+	if len(rep.Warnings) != 1 || rep.Warnings[0].Row != 5 || !strings.Contains(rep.Warnings[0].Reason, "disagrees") {
+		t.Errorf("warnings %+v", rep.Warnings)
+	}
+	for id, want := range map[string]string{"1": "completed", "2": "cancelled", "3": "refunded", "4": "completed"} {
+		var st string
+		if err := s.q(`SELECT status FROM orders WHERE order_id = ?`, id).Scan(&st); err != nil || st != want {
+			t.Errorf("order %s status %q (%v), want %s", id, st, err, want)
+		}
+	}
+	if got := s.float(`SELECT total FROM orders WHERE order_id = '1'`); got != 20 {
+		t.Errorf("computed total %v", got)
+	}
+}
+
+func TestJSONLAndXLSX(t *testing.T) {
+	s := newWS(t)
+	rep := s.run(imports.KindEvents, "ev.jsonl", []byte(`{"event":"Order Completed","timestamp":"2024-03-01T12:00:00Z","email":"j@example.fr","revenue":12.5}
+{"event":"Signed Up","timestamp":"2024-03-01T12:05:00Z","user_id":"u1"}
+not json
+`), imports.Request{})
+	if rep.Format != "jsonl" || rep.Created+rep.Updated != 2 || rep.Rejected != 1 || rep.Rejects[0].Row != 3 {
+		t.Fatalf("jsonl report %+v", rep)
+	}
+	if got := s.int(`SELECT count(*) FROM events WHERE type = 'track'`); got != 2 {
+		t.Errorf("events %d", got)
+	}
+
+	f := excelize.NewFile()
+	f.NewSheet("Clients")
+	rows := [][]any{{"Civilité", "Nom Prénom", "E-mail", "Né le", "Newsletter"}, {"Mme", "DUPONT Marie-Claire", "mc@example.fr", 33348, "O"}}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Clients", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m, err := imports.ParseMapping([]byte(`
+kind: contacts
+fields:
+  - {field: title, column: Civilité}
+  - {field: full_name, column: Nom Prénom, split: last_first}
+  - {field: email, column: E-mail, case: lower}
+  - {field: birthdate, column: Né le}
+  - {field: newsletter, column: Newsletter, type: bool, map: {O: oui, N: non}}
+  - {field: country, constant: FR}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = s.run(imports.KindContacts, "crm.xlsx", buf.Bytes(), imports.Request{Read: imports.ReadOptions{Sheet: "clients"}, Mapping: m})
+	if rep.Format != "xlsx" || rep.Sheet != "Clients" || rep.Created != 1 {
+		t.Fatalf("xlsx report %+v", rep)
+	}
+	for k, want := range map[string]string{"first_name": "Marie-Claire", "last_name": "DUPONT", "birthdate": "1991-04-20", "newsletter": "true", "country": "FR"} {
+		if got := s.trait("email", "mc@example.fr", k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}

@@ -1,0 +1,480 @@
+package imports
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/atrium-cdp/atrium/internal/ingest"
+	"github.com/atrium-cdp/atrium/internal/model"
+	"github.com/atrium-cdp/atrium/internal/store"
+)
+
+// Writer is the ingest writer: every profile-changing write goes through it.
+type Writer interface {
+	SubmitDetailed(ctx context.Context, msgs []model.Message) ([]ingest.Outcome, error)
+	Exclusive(ctx context.Context, fn func(ctx context.Context, l ingest.Lookup) error) error
+}
+
+// Store writes orders and products (called inside Writer.Exclusive).
+type Store interface {
+	OrderHashes(ctx context.Context, sourceID string) (map[string]string, error)
+	ApplyOrders(ctx context.Context, sourceID string, orders []store.OrderRow, replace []string, now time.Time) error
+	ProductHashes(ctx context.Context, sourceID string) (map[string]string, error)
+	ApplyProducts(ctx context.Context, sourceID string, products []store.ProductRow, replace []string, now time.Time) error
+}
+
+// Request is one import to run.
+type Request struct {
+	Kind       string
+	SourceID   string
+	SourceName string
+	FileName   string
+	Read       ReadOptions
+	DateFormat string   // overrides the mapping's
+	Mapping    *Mapping // nil: inferred from the header
+	DryRun     bool
+}
+
+// Importer runs imports. Chunk is the number of records per transaction.
+type Importer struct {
+	W     Writer
+	St    Store
+	Now   func() time.Time
+	Chunk int
+	// Progress, when set, receives a copy of the report after each chunk.
+	Progress func(Report)
+}
+
+// Prepare reads the file and settles the mapping (the given one, or one
+// inferred from the header); the CLI's --print-mapping stops here.
+func Prepare(data []byte, req Request) (*Table, *Mapping, error) {
+	if !validKind(req.Kind) {
+		return nil, nil, fmt.Errorf("unknown kind %q (want one of %s)", req.Kind, strings.Join(Kinds, ", "))
+	}
+	t, err := Read(data, req.FileName, req.Read)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := req.Mapping
+	if m == nil {
+		m = Infer(req.Kind, t.Header)
+		if req.Kind == KindOrders || req.Kind == KindOrderItems {
+			m.CancelPrefix = inferCancelPrefix(t, m)
+		}
+	}
+	return t, m, nil
+}
+
+func validKind(k string) bool {
+	for _, x := range Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// inferCancelPrefix recognises order ids where a letter prefix marks
+// cancellations (UCI Online Retail's C536379 next to 536379).
+func inferCancelPrefix(t *Table, m *Mapping) string {
+	col := -1
+	for _, f := range m.Fields {
+		if f.Field == "order_id" {
+			for i, h := range t.Header {
+				if h == f.Column {
+					col = i
+				}
+			}
+		}
+	}
+	if col < 0 {
+		return ""
+	}
+	plain, prefixed := 0, 0
+	for _, r := range t.Rows {
+		v := strings.TrimSpace(r.Cells[col])
+		switch {
+		case allDigits(v):
+			plain++
+		case len(v) > 1 && (v[0] == 'C' || v[0] == 'c') && allDigits(v[1:]):
+			prefixed++
+		}
+	}
+	if plain > 0 && prefixed > 0 && plain+prefixed == len(t.Rows) {
+		return "C"
+	}
+	return ""
+}
+
+// Run imports data and fills rep (which it also hands to Progress). Contacts,
+// consents and events are written in chunks through the ingest writer;
+// orders and products in chunks, each chunk in one transaction. Every chunk is
+// idempotent (deterministic message ids, upserts by fingerprint), so a run
+// that failed half-way is completed by running the same import again.
+func (im *Importer) Run(ctx context.Context, req Request, data []byte, rep *Report) error {
+	if im.Now == nil {
+		im.Now = time.Now
+	}
+	if im.Chunk <= 0 {
+		im.Chunk = 10000
+	}
+	start := time.Now()
+	rep.Kind, rep.Source, rep.File, rep.DryRun = req.Kind, req.SourceName, req.FileName, req.DryRun
+	if rep.Rejects == nil {
+		rep.Rejects = []Reject{}
+	}
+	t, m, err := Prepare(data, req)
+	if err != nil {
+		return err
+	}
+	rep.Format, rep.Encoding, rep.Delimiter, rep.Sheet = t.Format, t.Encoding, t.Delimiter, t.Sheet
+	if rep.Delimiter == "\t" {
+		rep.Delimiter = "tab"
+	}
+	rep.RowsRead = len(t.Rows) + len(t.Rejects)
+	for _, r := range t.Rejects {
+		rep.reject(r)
+	}
+	p, err := bind(req.Kind, m, t, req.DateFormat)
+	if err != nil {
+		return err
+	}
+	for f, o := range p.orders {
+		if o == DateUnknown {
+			continue
+		}
+		if rep.DateOrders == nil {
+			rep.DateOrders = map[string]string{}
+		}
+		rep.DateOrders[f] = o.String()
+	}
+	custType := m.CustomerIDType
+	if custType == "" {
+		custType = CustomerIDType(req.SourceName)
+	}
+	s := source{id: req.SourceID, name: req.SourceName, custType: custType, now: im.Now().UTC()}
+	progress := func() {
+		if el := time.Since(start).Seconds(); el > 0 {
+			rep.RowsPerSec = float64(rep.Processed) / el
+		}
+		if im.Progress != nil {
+			im.Progress(*rep)
+		}
+	}
+	// A reason names a target field; the report names the file's column.
+	rejectRow := func(line int, r *reason) {
+		val := r.value
+		if val != "" && personal(req.Kind, r.column) {
+			val = Mask(val)
+		}
+		rep.reject(Reject{Row: line, Column: p.columnOf(r.column), Value: val, Reason: r.why})
+	}
+	rowVals := func(r Row) (map[string]value, bool) {
+		v, fe := p.rowValues(r)
+		if fe != nil {
+			rejectRow(r.Line, &reason{fe.field, fe.raw, fe.reason})
+			return nil, false
+		}
+		return v, true
+	}
+	switch req.Kind {
+	case KindContacts, KindConsents, KindEvents:
+		err = im.runMessages(ctx, req, t, p, s, rep, rowVals, rejectRow, progress)
+	case KindOrders, KindOrderItems:
+		err = im.runOrders(ctx, req, t, p, s, rep, rowVals, rejectRow, progress)
+	case KindProducts:
+		err = im.runProducts(ctx, req, t, p, s, rep, rowVals, rejectRow, progress)
+	}
+	if el := time.Since(start).Seconds(); el > 0 {
+		rep.RowsPerSec = float64(rep.Processed) / el
+	}
+	return err
+}
+
+type rowFn func(Row) (map[string]value, bool)
+type rejectFn func(int, *reason)
+
+func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
+	msgs := make([]model.Message, 0, im.Chunk)
+	flush := func() error {
+		if len(msgs) == 0 {
+			return nil
+		}
+		defer func() { msgs = msgs[:0] }()
+		rep.Records += len(msgs)
+		if req.DryRun {
+			return nil
+		}
+		out, err := im.W.SubmitDetailed(ctx, msgs)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", req.Kind, err)
+		}
+		for _, o := range out {
+			switch o {
+			case ingest.OutcomeDuplicate:
+				rep.Unchanged++
+			case ingest.OutcomeCreated:
+				rep.Created++
+			default:
+				rep.Updated++
+			}
+		}
+		progress()
+		return nil
+	}
+	for _, r := range t.Rows {
+		rep.Processed++
+		v, ok := rowVals(r)
+		if !ok {
+			continue
+		}
+		var m model.Message
+		var why *reason
+		switch req.Kind {
+		case KindContacts:
+			m, why = contact(v, s)
+		case KindConsents:
+			m, why = consent(v, s)
+		default:
+			m, why = event(v, s, r.Line)
+		}
+		if why != nil {
+			rejectRow(r.Line, why)
+			continue
+		}
+		msgs = append(msgs, m)
+		if len(msgs) >= im.Chunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
+	accs := map[string]*orderAcc{}
+	var ids []string
+	for _, r := range t.Rows {
+		v, ok := rowVals(r)
+		if !ok {
+			continue
+		}
+		if why := addOrderRow(accs, &ids, v, r.Line, p, s); why != nil {
+			rejectRow(r.Line, why)
+		}
+	}
+	// An order without a date cannot be placed in time: its rows are rejected.
+	kept := ids[:0]
+	for _, id := range ids {
+		a := accs[id]
+		if !a.hasDate {
+			for _, l := range append([]int{a.firstLine}, a.lines...) {
+				rejectRow(l, &reason{"ordered_at", "", "order " + id + " has no date (map a date column to ordered_at)"})
+			}
+			delete(accs, id)
+			continue
+		}
+		if w := finishOrder(a); w != "" {
+			rep.warn(Reject{Row: a.firstLine, Column: "total", Value: ftoa(a.row.Total), Reason: w})
+		}
+		kept = append(kept, id)
+	}
+	ids = kept
+	custs := map[string]bool{}
+	for _, id := range ids {
+		a := accs[id]
+		rep.Lines += len(a.row.Items)
+		if !nonRevenue[a.row.Status] {
+			rep.Revenue += a.row.Total
+		}
+		if a.row.CustomerKey == "" && a.email == "" && a.phone == "" {
+			rep.GuestOrders++
+		} else {
+			custs[a.row.CustomerKey+"\x00"+a.email+"\x00"+a.phone] = true
+		}
+	}
+	rep.Revenue = round6(rep.Revenue)
+	rep.Customers = len(custs)
+	rep.Records = len(ids)
+	if req.DryRun {
+		rep.Processed = len(t.Rows)
+		return nil
+	}
+	// Customers first, through identity resolution, so that orders attach
+	// to their profiles (creating one for a customer seen for the first time).
+	var msgs []model.Message
+	seen := map[string]bool{}
+	for _, id := range ids {
+		a := accs[id]
+		if a.row.CustomerKey == "" && a.email == "" && a.phone == "" {
+			continue
+		}
+		k := a.row.CustomerKey + "\x00" + a.email + "\x00" + a.phone
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		m := model.Message{Type: model.Identify, SourceID: s.id, Timestamp: s.now, ReceivedAt: s.now}
+		traits := map[string]any{}
+		if a.email != "" {
+			traits["email"] = a.email
+		}
+		if a.phone != "" {
+			traits["phone"] = a.phone
+		}
+		if len(traits) > 0 {
+			m.Traits = traits
+		}
+		if a.row.CustomerKey != "" {
+			m.ExternalIDs = []model.ExternalID{{ID: a.row.CustomerKey, Type: s.custType, Collection: "users"}}
+		}
+		m.MessageID = "import-" + digest("order-customer", s.custType, a.row.CustomerKey, traits)
+		msgs = append(msgs, m)
+		if len(msgs) >= im.Chunk {
+			if _, err := im.W.SubmitDetailed(ctx, msgs); err != nil {
+				return fmt.Errorf("write customers: %w", err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+	if len(msgs) > 0 {
+		if _, err := im.W.SubmitDetailed(ctx, msgs); err != nil {
+			return fmt.Errorf("write customers: %w", err)
+		}
+	}
+	have, err := im.St.OrderHashes(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	linesPerChunk := im.Chunk * 4
+	for start := 0; start < len(ids); {
+		end, n := start, 0
+		for end < len(ids) && (end-start < im.Chunk) && n < linesPerChunk {
+			n += len(accs[ids[end]].row.Items) + 1
+			end++
+		}
+		chunk := ids[start:end]
+		start = end
+		var write []store.OrderRow
+		var replace []string
+		for _, id := range chunk {
+			a := accs[id]
+			old, existed := have[id]
+			switch {
+			case existed && old == a.row.RowHash:
+				rep.Unchanged++
+				continue
+			case existed:
+				rep.Updated++
+				replace = append(replace, id)
+			default:
+				rep.Created++
+			}
+			write = append(write, a.row)
+		}
+		if len(write) > 0 {
+			err := im.W.Exclusive(ctx, func(ctx context.Context, l ingest.Lookup) error {
+				for i := range write {
+					a := accs[write[i].OrderID]
+					write[i].ProfileID = l.ProfileFor(keys(l, s, a))
+				}
+				return im.St.ApplyOrders(ctx, s.id, write, replace, s.now)
+			})
+			if err != nil {
+				return fmt.Errorf("write orders: %w", err)
+			}
+		}
+		for _, id := range chunk {
+			rep.Processed += max(1, len(accs[id].row.Items))
+		}
+		progress()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	rep.Processed = len(t.Rows)
+	return nil
+}
+
+// keys lists the identifiers an order's customer is known by, strongest first.
+func keys(l ingest.Lookup, s source, a *orderAcc) []model.Identifier {
+	var ids []model.Identifier
+	if a.row.CustomerKey != "" {
+		ids = append(ids, model.Identifier{Type: s.custType, Value: strings.TrimSpace(a.row.CustomerKey)})
+	}
+	if a.email != "" {
+		if k, ok := l.EmailKey(a.email); ok {
+			ids = append(ids, model.Identifier{Type: model.IDEmail, Value: k})
+		}
+	}
+	if a.phone != "" {
+		if k, ok := l.PhoneKey(a.phone); ok {
+			ids = append(ids, model.Identifier{Type: model.IDPhone, Value: k})
+		}
+	}
+	return ids
+}
+
+func (im *Importer) runProducts(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
+	byID := map[string]store.ProductRow{}
+	var order []string
+	for _, r := range t.Rows {
+		v, ok := rowVals(r)
+		if !ok {
+			continue
+		}
+		pr, why := product(v, s, p.m.Currency)
+		if why != nil {
+			rejectRow(r.Line, why)
+			continue
+		}
+		if _, dup := byID[pr.ProductID]; !dup {
+			order = append(order, pr.ProductID)
+		}
+		byID[pr.ProductID] = pr // the last row of a product wins
+	}
+	rep.Records = len(order)
+	rep.Processed = len(t.Rows)
+	if req.DryRun {
+		return nil
+	}
+	have, err := im.St.ProductHashes(ctx, s.id)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(order); start += im.Chunk {
+		chunk := order[start:min(start+im.Chunk, len(order))]
+		var write []store.ProductRow
+		var replace []string
+		for _, id := range chunk {
+			pr := byID[id]
+			old, existed := have[id]
+			switch {
+			case existed && old == pr.RowHash:
+				rep.Unchanged++
+				continue
+			case existed:
+				rep.Updated++
+				replace = append(replace, id)
+			default:
+				rep.Created++
+			}
+			write = append(write, pr)
+		}
+		if len(write) > 0 {
+			if err := im.W.Exclusive(ctx, func(ctx context.Context, _ ingest.Lookup) error {
+				return im.St.ApplyProducts(ctx, s.id, write, replace, s.now)
+			}); err != nil {
+				return fmt.Errorf("write products: %w", err)
+			}
+		}
+		progress()
+	}
+	return nil
+}
