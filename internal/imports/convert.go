@@ -13,10 +13,11 @@ import (
 // plan is a mapping bound to a table's header, with each date column's
 // day/month order settled from the whole column.
 type plan struct {
-	kind   string
-	m      *Mapping
-	fields []boundField
-	orders map[string]DateOrder // by field name
+	statuses map[string]string // NormStatus cache: a file repeats a few statuses
+	kind     string
+	m        *Mapping
+	fields   []boundField
+	orders   map[string]DateOrder // by field name
 }
 
 type boundField struct {
@@ -119,6 +120,19 @@ func bind(kind string, m *Mapping, t *Table, dateFormat string) (*plan, error) {
 		p.orders[bf.target] = o
 	}
 	return p, nil
+}
+
+// status is NormStatus, cached.
+func (p *plan) status(s string) string {
+	if v, ok := p.statuses[s]; ok {
+		return v
+	}
+	if p.statuses == nil || len(p.statuses) > 1000 {
+		p.statuses = map[string]string{}
+	}
+	v := NormStatus(s)
+	p.statuses[s] = v
+	return v
 }
 
 // columnOf names the column(s) a target field comes from ("" stays "").

@@ -321,3 +321,75 @@ fields:
 		}
 	}
 }
+
+// Headers and lines in separate files: order_items completes the stored orders.
+func TestOrderItemsSeparately(t *testing.T) {
+	s := newWS(t)
+	heads := "commande;date;id_client;statut;total;frais_de_port\nA1;15/04/2024;7;payée;30;5\nA2;16/04/2024;8;annulée;12;0\n"
+	rep := s.run(imports.KindOrders, "heads.csv", []byte(heads), imports.Request{SourceName: "shop"})
+	if rep.Created != 2 || rep.Lines != 0 {
+		t.Fatalf("headers %+v", rep)
+	}
+	items := "commande;sku;qte;prix\nA1;X;1;10\nA1;Y;3;5\nA2;X;1;12\nA9;Z;1;1\n"
+	rep = s.run(imports.KindOrderItems, "items.csv", []byte(items), imports.Request{SourceName: "shop"})
+	if rep.Updated != 2 || rep.Lines != 3 || rep.Rejected != 1 || rep.Rejects[0].Row != 5 || !strings.Contains(rep.Rejects[0].Reason, "import its header first") {
+		t.Fatalf("items %+v", rep)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Reason, "disagrees") {
+		t.Errorf("A1's total 30 vs lines 25 should be reported: %+v", rep.Warnings)
+	}
+	var total, ship float64
+	var status, cust string
+	var hasProfile bool
+	if err := s.q(`SELECT total, shipping, status, customer_key, profile_id IS NOT NULL FROM orders WHERE order_id = 'A1'`).Scan(&total, &ship, &status, &cust, &hasProfile); err != nil {
+		t.Fatal(err)
+	}
+	if total != 30 || ship != 5 || status != "completed" || cust != "7" || !hasProfile {
+		t.Errorf("A1: total %v shipping %v status %s customer %s profile %v", total, ship, status, cust, hasProfile)
+	}
+	if got := s.int(`SELECT count(*) FROM order_items WHERE order_id = 'A2' AND status = 'cancelled'`); got != 1 {
+		t.Errorf("A2 lines cancelled: %d", got)
+	}
+	again := s.run(imports.KindOrderItems, "items.csv", []byte(items), imports.Request{SourceName: "shop"})
+	if again.Unchanged != 2 || again.Updated != 0 {
+		t.Errorf("items again %+v", again)
+	}
+}
+
+func TestConsentsAndProducts(t *testing.T) {
+	s := newWS(t)
+	data := "email;finalite;statut;canal;date\nc@example.fr;newsletter;oui;email;15/04/2024 10:00\nc@example.fr;sms;non;sms;15/04/2024\nd@example.fr;newsletter;retiré;;16/04/2024\ne@example.fr;;oui;;16/04/2024\n"
+	rep := s.run(imports.KindConsents, "consents.csv", []byte(data), imports.Request{SourceName: "crm"})
+	if rep.Records != 3 || rep.Rejected != 1 || rep.Rejects[0].Column != "finalite" {
+		t.Fatalf("consents %+v", rep)
+	}
+	if got := s.int(`SELECT count(*) FROM consents`); got != 3 {
+		t.Errorf("ledger rows %d, want 3", got)
+	}
+	var st string
+	var at time.Time
+	if err := s.q(`SELECT c.status, c.occurred_at FROM consents c JOIN identities i ON i.profile_id = c.profile_id
+		WHERE i.type = 'email' AND i.value = 'c@example.fr' AND c.purpose = 'newsletter'`).Scan(&st, &at); err != nil || st != "granted" || !at.Equal(time.Date(2024, 4, 15, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("newsletter consent %s at %v (%v)", st, at, err)
+	}
+	again := s.run(imports.KindConsents, "consents.csv", []byte(data), imports.Request{SourceName: "crm"})
+	if again.Unchanged != 3 || s.int(`SELECT count(*) FROM consents`) != 3 {
+		t.Errorf("consents again %+v", again)
+	}
+
+	prods := "sku;libelle;marque;prix;couleur\nA;Coussin lin;Maison;12,50;bleu\nB;Plaid;Maison;39,90;gris\n"
+	rep = s.run(imports.KindProducts, "p.csv", []byte(prods), imports.Request{SourceName: "shop"})
+	if rep.Created != 2 {
+		t.Fatalf("products %+v", rep)
+	}
+	rep = s.run(imports.KindProducts, "p.csv", []byte(strings.Replace(prods, "39,90", "35,00", 1)), imports.Request{SourceName: "shop"})
+	if rep.Unchanged != 1 || rep.Updated != 1 {
+		t.Errorf("products again %+v", rep)
+	}
+	if got := s.float(`SELECT price FROM products WHERE product_id = 'B'`); got != 35 {
+		t.Errorf("price %v", got)
+	}
+	if got := s.int(`SELECT count(*) FROM products WHERE json_extract_string(attributes, '$.couleur') = 'bleu'`); got != 1 {
+		t.Errorf("attributes: %d", got)
+	}
+}

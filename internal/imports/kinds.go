@@ -217,11 +217,51 @@ func NormStatus(s string) string {
 type orderAcc struct {
 	row       store.OrderRow
 	firstLine int
-	lines     []int
+	lines     []int // rows that made a line
+	rows      []int // every row of the order
 	total     *float64
 	hasDate   bool
 	email     string
 	phone     string
+	attrs     map[string]any // first value of each extra column
+
+	statusGiven bool
+	prevProfile string // order_items: the profile the stored order had
+}
+
+// completeFrom fills what an order_items file does not say from the stored
+// order: date, customer, status, currency, amounts, attributes. The stored
+// total is kept as given when the stored order had no lines (a header-only
+// import) or when it differs from its stored lines; otherwise the new lines
+// make the total.
+func (a *orderAcc) completeFrom(h store.OrderRow) {
+	o := &a.row
+	if !a.hasDate {
+		o.OrderedAt, a.hasDate = h.OrderedAt, true
+	}
+	if o.CustomerKey == "" {
+		o.CustomerKey = h.CustomerKey
+	}
+	if !a.statusGiven && o.Status == "completed" {
+		o.Status = h.Status
+	}
+	if o.Currency == "" {
+		o.Currency = h.Currency
+	}
+	for _, p := range []struct{ dst, src **float64 }{{&o.Subtotal, &h.Subtotal}, {&o.Tax, &h.Tax}, {&o.Shipping, &h.Shipping}, {&o.Discount, &h.Discount}} {
+		if *p.dst == nil {
+			*p.dst = *p.src
+		}
+	}
+	given := (len(h.Items) == 0 && h.Total != 0) || math.Abs(h.Total-h.LinesTotal) > 0.01
+	if a.total == nil && given {
+		t := h.Total
+		a.total = &t
+	}
+	if len(a.attrs) == 0 && len(h.Attributes) > 2 {
+		_ = json.Unmarshal(h.Attributes, &a.attrs)
+	}
+	a.prevProfile = h.ProfileID
 }
 
 // addOrderRow folds one row into its order.
@@ -236,6 +276,7 @@ func addOrderRow(accs map[string]*orderAcc, order *[]string, v map[string]value,
 		accs[id] = a
 		*order = append(*order, id)
 	}
+	a.rows = append(a.rows, line)
 	o := &a.row
 	if t, ok := tm(v, "ordered_at"); ok && !a.hasDate {
 		o.OrderedAt, a.hasDate = t, true
@@ -253,7 +294,8 @@ func addOrderRow(accs map[string]*orderAcc, order *[]string, v map[string]value,
 		a.phone = ph
 	}
 	if st := str(v, "status"); st != "" {
-		o.Status = NormStatus(st)
+		o.Status = p.status(st)
+		a.statusGiven = true
 	}
 	if p.m.CancelPrefix != "" && strings.HasPrefix(id, p.m.CancelPrefix) {
 		o.Status = "cancelled"
@@ -266,9 +308,12 @@ func addOrderRow(accs map[string]*orderAcc, order *[]string, v map[string]value,
 	if f, ok := num(v, "total"); ok && a.total == nil {
 		a.total = &f
 	}
-	for k, dst := range map[string]**float64{"subtotal": &o.Subtotal, "tax": &o.Tax, "shipping": &o.Shipping, "discount": &o.Discount} {
-		if f, ok := num(v, k); ok && *dst == nil {
-			*dst = &f
+	for _, x := range [...]struct {
+		k   string
+		dst **float64
+	}{{"subtotal", &o.Subtotal}, {"tax", &o.Tax}, {"shipping", &o.Shipping}, {"discount", &o.Discount}} {
+		if f, ok := num(v, x.k); ok && *x.dst == nil {
+			*x.dst = &f
 		}
 	}
 	q, hasQ := num(v, "quantity")
@@ -287,7 +332,7 @@ func addOrderRow(accs map[string]*orderAcc, order *[]string, v map[string]value,
 			it.LineNo = int(n)
 		}
 		if ls := str(v, "line_status"); ls != "" {
-			it.Status = NormStatus(ls)
+			it.Status = p.status(ls)
 		}
 		if hasUP {
 			it.UnitPrice = &up
@@ -295,19 +340,15 @@ func addOrderRow(accs map[string]*orderAcc, order *[]string, v map[string]value,
 		o.Items = append(o.Items, it)
 		a.lines = append(a.lines, line)
 	}
-	attrs := map[string]any{}
-	if len(o.Attributes) > 0 {
-		_ = json.Unmarshal(o.Attributes, &attrs)
-	}
 	for k, x := range v {
 		if _, typed := fieldTypes[KindOrders][k]; !typed {
-			if _, had := attrs[k]; !had {
-				attrs[k] = jsonable(x)
+			if a.attrs == nil {
+				a.attrs = map[string]any{}
+			}
+			if _, had := a.attrs[k]; !had {
+				a.attrs[k] = jsonable(x)
 			}
 		}
-	}
-	if len(attrs) > 0 {
-		o.Attributes, _ = json.Marshal(attrs)
 	}
 	return nil
 }
@@ -316,6 +357,9 @@ func addOrderRow(accs map[string]*orderAcc, order *[]string, v map[string]value,
 // It returns a warning when a given total disagrees with the lines.
 func finishOrder(a *orderAcc) (warn string) {
 	o := &a.row
+	if len(a.attrs) > 0 {
+		o.Attributes, _ = json.Marshal(a.attrs)
+	}
 	sum := 0.0
 	for i := range o.Items {
 		if o.Items[i].Status == "completed" {
@@ -334,8 +378,7 @@ func finishOrder(a *orderAcc) (warn string) {
 	default:
 		o.Total = sum
 	}
-	o.RowHash = digest(o.CustomerKey, a.email, a.phone, o.Status, o.Currency, o.Total, o.Subtotal, o.Tax, o.Shipping, o.Discount,
-		o.OrderedAt, string(o.Attributes), o.Items)
+	o.RowHash = orderDigest(a)
 	return warn
 }
 
@@ -370,3 +413,43 @@ func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// orderDigest fingerprints an order with its lines (what a re-import
+// compares), without the cost of encoding it as JSON.
+func orderDigest(a *orderAcc) string {
+	o := &a.row
+	b := make([]byte, 0, 256+64*len(o.Items))
+	str := func(s string) { b = append(append(b, s...), 0) }
+	f := func(x float64) { b = append(strconv.AppendFloat(b, x, 'g', -1, 64), 0) }
+	pf := func(x *float64) {
+		if x == nil {
+			b = append(b, '-', 0)
+		} else {
+			f(*x)
+		}
+	}
+	str(o.CustomerKey)
+	str(a.email)
+	str(a.phone)
+	str(o.Status)
+	str(o.Currency)
+	f(o.Total)
+	pf(o.Subtotal)
+	pf(o.Tax)
+	pf(o.Shipping)
+	pf(o.Discount)
+	b = append(strconv.AppendInt(b, o.OrderedAt.UnixMicro(), 10), 0)
+	str(string(o.Attributes))
+	for _, it := range o.Items {
+		b = append(strconv.AppendInt(b, int64(it.LineNo), 10), 0)
+		str(it.ProductID)
+		str(it.Name)
+		str(it.Category)
+		f(it.Quantity)
+		pf(it.UnitPrice)
+		f(it.Amount)
+		str(it.Status)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
+}

@@ -63,15 +63,27 @@ func Read(data []byte, name string, opt ReadOptions) (*Table, error) {
 	if format == "" {
 		format = guessFormat(data, name)
 	}
-	switch format {
-	case "csv", "tsv", "txt":
-		return readCSV(data, opt)
-	case "jsonl", "ndjson", "json":
-		return readJSONL(data, opt)
-	case "xlsx":
-		return readXLSX(data, opt)
+	for _, f := range formats {
+		for _, n := range f.names {
+			if n == format {
+				return f.read(data, opt)
+			}
+		}
 	}
 	return nil, fmt.Errorf("unknown format %q (want csv, xlsx or jsonl)", format)
+}
+
+// format is one file format: its names and its reader.
+type format struct {
+	names []string
+	read  func(data []byte, opt ReadOptions) (*Table, error)
+}
+
+// formats is the one list of the formats imports read.
+var formats = []format{
+	{[]string{"csv", "tsv", "txt"}, readCSV},
+	{[]string{"xlsx"}, readXLSX},
+	{[]string{"jsonl", "ndjson", "json"}, readJSONL},
 }
 
 func guessFormat(data []byte, name string) string {

@@ -20,6 +20,7 @@ type Writer interface {
 // Store writes orders and products (called inside Writer.Exclusive).
 type Store interface {
 	OrderHashes(ctx context.Context, sourceID string) (map[string]string, error)
+	OrderHeaders(ctx context.Context, sourceID string) (map[string]store.OrderRow, error)
 	ApplyOrders(ctx context.Context, sourceID string, orders []store.OrderRow, replace []string, now time.Time) error
 	ProductHashes(ctx context.Context, sourceID string) (map[string]string, error)
 	ApplyProducts(ctx context.Context, sourceID string, products []store.ProductRow, replace []string, now time.Time) error
@@ -224,7 +225,8 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 		progress()
 		return nil
 	}
-	for _, r := range t.Rows {
+	for i, r := range t.Rows {
+		t.Rows[i] = Row{} // let the cells go once converted (a million rows weigh hundreds of MB)
 		rep.Processed++
 		v, ok := rowVals(r)
 		if !ok {
@@ -260,7 +262,8 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
 	accs := map[string]*orderAcc{}
 	var ids []string
-	for _, r := range t.Rows {
+	for i, r := range t.Rows {
+		t.Rows[i] = Row{}
 		v, ok := rowVals(r)
 		if !ok {
 			continue
@@ -269,13 +272,29 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 			rejectRow(r.Line, why)
 		}
 	}
+	// order_items: lines complete the orders already stored.
+	if req.Kind == KindOrderItems && !req.DryRun {
+		heads, err := im.St.OrderHeaders(ctx, s.id)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if h, ok := heads[id]; ok {
+				accs[id].completeFrom(h)
+			}
+		}
+	}
 	// An order without a date cannot be placed in time: its rows are rejected.
 	kept := ids[:0]
 	for _, id := range ids {
 		a := accs[id]
 		if !a.hasDate {
-			for _, l := range append([]int{a.firstLine}, a.lines...) {
-				rejectRow(l, &reason{"ordered_at", "", "order " + id + " has no date (map a date column to ordered_at)"})
+			for _, l := range a.rows {
+				why := "order " + id + " has no date (map a date column to ordered_at)"
+				if req.Kind == KindOrderItems {
+					why = "order " + id + " is not known in this source and its lines have no date: import its header first (orders) or map ordered_at"
+				}
+				rejectRow(l, &reason{"ordered_at", "", why})
 			}
 			delete(accs, id)
 			continue
@@ -307,45 +326,53 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 		return nil
 	}
 	// Customers first, through identity resolution, so that orders attach
-	// to their profiles (creating one for a customer seen for the first time).
+	// to their profiles (creating one for a customer seen for the first
+	// time). Customers the identity graph already knows by every key the
+	// order gives need no message.
+	known := map[string]bool{} // the graph knows the customer by every key
+	guest := map[string]bool{} // every key is a placeholder ("0", "guest"...)
 	var msgs []model.Message
-	seen := map[string]bool{}
-	for _, id := range ids {
-		a := accs[id]
-		if a.row.CustomerKey == "" && a.email == "" && a.phone == "" {
-			continue
-		}
-		k := a.row.CustomerKey + "\x00" + a.email + "\x00" + a.phone
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		m := model.Message{Type: model.Identify, SourceID: s.id, Timestamp: s.now, ReceivedAt: s.now}
-		traits := map[string]any{}
-		if a.email != "" {
-			traits["email"] = a.email
-		}
-		if a.phone != "" {
-			traits["phone"] = a.phone
-		}
-		if len(traits) > 0 {
-			m.Traits = traits
-		}
-		if a.row.CustomerKey != "" {
-			m.ExternalIDs = []model.ExternalID{{ID: a.row.CustomerKey, Type: s.custType, Collection: "users"}}
-		}
-		m.MessageID = "import-" + digest("order-customer", s.custType, a.row.CustomerKey, traits)
-		msgs = append(msgs, m)
-		if len(msgs) >= im.Chunk {
-			if _, err := im.W.SubmitDetailed(ctx, msgs); err != nil {
-				return fmt.Errorf("write customers: %w", err)
+	if err := im.W.Exclusive(ctx, func(_ context.Context, l ingest.Lookup) error {
+		for _, id := range ids {
+			a := accs[id]
+			k := a.row.CustomerKey + "\x00" + a.email + "\x00" + a.phone
+			if (a.row.CustomerKey == "" && a.email == "" && a.phone == "") || known[k] || guest[k] {
+				continue
 			}
-			msgs = msgs[:0]
+			m := customerMessage(a, s)
+			if len(l.Identifiers(&m)) == 0 {
+				guest[k] = true
+				continue
+			}
+			all := true
+			for _, x := range keys(l, s, a) {
+				if l.ProfileFor([]model.Identifier{x}) == "" {
+					all = false
+					break
+				}
+			}
+			if all {
+				known[k] = true
+				continue
+			}
+			known[k] = true // one message per customer
+			msgs = append(msgs, m)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("resolve customers: %w", err)
+	}
+	for start := 0; start < len(msgs); start += im.Chunk {
+		if _, err := im.W.SubmitDetailed(ctx, msgs[start:min(start+im.Chunk, len(msgs))]); err != nil {
+			return fmt.Errorf("write customers: %w", err)
 		}
 	}
-	if len(msgs) > 0 {
-		if _, err := im.W.SubmitDetailed(ctx, msgs); err != nil {
-			return fmt.Errorf("write customers: %w", err)
+	rep.Customers -= len(guest)
+	for _, id := range ids {
+		a := accs[id]
+		if guest[a.row.CustomerKey+"\x00"+a.email+"\x00"+a.phone] {
+			rep.GuestOrders++
+			rep.warn(Reject{Row: a.firstLine, Column: p.columnOf("customer_id"), Reason: "the customer key is a placeholder value the identity rules ignore: kept as a guest order"})
 		}
 	}
 	have, err := im.St.OrderHashes(ctx, s.id)
@@ -383,6 +410,9 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 				for i := range write {
 					a := accs[write[i].OrderID]
 					write[i].ProfileID = l.ProfileFor(keys(l, s, a))
+					if write[i].ProfileID == "" {
+						write[i].ProfileID = a.prevProfile
+					}
 				}
 				return im.St.ApplyOrders(ctx, s.id, write, replace, s.now)
 			})
@@ -400,6 +430,26 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 	}
 	rep.Processed = len(t.Rows)
 	return nil
+}
+
+// customerMessage is the identify that makes an order's customer known.
+func customerMessage(a *orderAcc, s source) model.Message {
+	m := model.Message{Type: model.Identify, SourceID: s.id, Timestamp: s.now, ReceivedAt: s.now}
+	traits := map[string]any{}
+	if a.email != "" {
+		traits["email"] = a.email
+	}
+	if a.phone != "" {
+		traits["phone"] = a.phone
+	}
+	if len(traits) > 0 {
+		m.Traits = traits
+	}
+	if a.row.CustomerKey != "" {
+		m.ExternalIDs = []model.ExternalID{{ID: a.row.CustomerKey, Type: s.custType, Collection: "users"}}
+	}
+	m.MessageID = "import-" + digest("order-customer", s.custType, a.row.CustomerKey, traits)
+	return m
 }
 
 // keys lists the identifiers an order's customer is known by, strongest first.

@@ -118,6 +118,60 @@ func ParseDateOrder(f string) (DateOrder, error) {
 
 var numericDate = regexp.MustCompile(`^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:[ T]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$`)
 
+// matchNumericDate parses D/M/Y[ H:M[:S]] like numericDate (which stays
+// the specification, checked by a test) without the regexp, which dominated
+// the import profile. It returns the same submatches or nil.
+func matchNumericDate(s string) []string {
+	digits := func(i, min, max int) (string, int) {
+		j := i
+		for j < len(s) && j-i < max && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j-i < min {
+			return "", -1
+		}
+		return s[i:j], j
+	}
+	isSep := func(i int) bool { return i < len(s) && (s[i] == '/' || s[i] == '.' || s[i] == '-') }
+	m := make([]string, 7)
+	m[0] = s
+	var i int
+	if m[1], i = digits(0, 1, 2); i < 0 || !isSep(i) {
+		return nil
+	}
+	if m[2], i = digits(i+1, 1, 2); i < 0 || !isSep(i) {
+		return nil
+	}
+	if m[3], i = digits(i+1, 2, 4); i < 0 || len(m[3]) == 3 {
+		return nil
+	}
+	if i == len(s) {
+		return m
+	}
+	if s[i] != ' ' && s[i] != 'T' {
+		return nil
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == 'T') {
+		i++
+	}
+	if m[4], i = digits(i, 1, 2); i < 0 || i >= len(s) || (s[i] != ':' && s[i] != 'h') {
+		return nil
+	}
+	if m[5], i = digits(i+1, 2, 2); i < 0 {
+		return nil
+	}
+	if i == len(s) {
+		return m
+	}
+	if s[i] != ':' {
+		return nil
+	}
+	if m[6], i = digits(i+1, 2, 2); i < 0 || i != len(s) {
+		return nil
+	}
+	return m
+}
+
 // isoLayouts are tried in order on values that are not day/month dates.
 var isoLayouts = []string{
 	time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05",
@@ -147,7 +201,7 @@ func ParseDate(s string, order DateOrder) (time.Time, DateOrder, error) {
 	if s == "" {
 		return time.Time{}, DateUnknown, errors.New("empty")
 	}
-	if m := numericDate.FindStringSubmatch(s); m != nil {
+	if m := matchNumericDate(s); m != nil {
 		a, _ := strconv.Atoi(m[1])
 		b, _ := strconv.Atoi(m[2])
 		y, _ := strconv.Atoi(m[3])

@@ -150,3 +150,13 @@ func TestSplitNameAndMask(t *testing.T) {
 		t.Errorf("Mask = %q", got)
 	}
 }
+
+func TestMatchNumericDateAgreesWithRegexp(t *testing.T) {
+	for _, in := range []string{"15/04/1991", "1/4/91", "15.04.1991 14h30", "15-04-1991T10:00:00", "15/04/1991  10:00", "15/04/199", "15/04/1991 10",
+		"15/04/1991 10:0", "15/04/1991 10:00:0", "123/04/1991", "15/04/19911", "15/04", "a5/04/1991", "15/04/1991 10:00:00Z", "1/1/11 1:11"} {
+		a, b := matchNumericDate(in), numericDate.FindStringSubmatch(in)
+		if strings.Join(a, "|") != strings.Join(b, "|") || (a == nil) != (b == nil) {
+			t.Errorf("%q: %q, regexp %q", in, a, b)
+		}
+	}
+}

@@ -75,6 +75,9 @@ func (w *Writer) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]Ou
 type Lookup interface {
 	// ProfileFor returns the profile owning the first identifier found, "" when none.
 	ProfileFor(ids []model.Identifier) string
+	// Identifiers lists the identifiers a message would resolve by, with
+	// placeholders and malformed values left out (the identity rules').
+	Identifiers(m *model.Message) []model.Identifier
 	// EmailKey and PhoneKey turn contact values into identifier values.
 	EmailKey(raw string) (string, bool)
 	PhoneKey(raw string) (string, bool)
@@ -89,6 +92,11 @@ func (l lookup) ProfileFor(ids []model.Identifier) string {
 		}
 	}
 	return ""
+}
+
+func (l lookup) Identifiers(m *model.Message) []model.Identifier {
+	ids, _ := identity.Extract(m, l.w.graph.Config(), l.w.opt.Keyer)
+	return ids
 }
 
 func (l lookup) EmailKey(raw string) (string, bool) { return l.w.opt.Keyer.EmailKey(raw) }

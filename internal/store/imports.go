@@ -23,6 +23,8 @@ type OrderRow struct {
 	Attributes  json.RawMessage
 	RowHash     string
 	Items       []OrderItemRow
+	// LinesTotal is the sum of the stored lines' amounts (read side only).
+	LinesTotal float64
 }
 
 // OrderItemRow is one order line.

@@ -170,3 +170,40 @@ func nullF(f *float64) any {
 	}
 	return *f
 }
+
+// OrderHeaders returns a source's orders without their lines, keyed by order
+// id (order_items imports complete them).
+func (d *DB) OrderHeaders(ctx context.Context, sourceID string) (map[string]store.OrderRow, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT coalesce(profile_id, ''), order_id, coalesce(customer_key, ''), status, coalesce(currency, ''),
+		coalesce(total, 0), subtotal, tax, shipping, discount, ordered_at, attributes,
+		(SELECT count(*) FROM order_items i WHERE i.source_id = o.source_id AND i.order_id = o.order_id),
+		(SELECT coalesce(sum(amount), 0) FROM order_items i WHERE i.source_id = o.source_id AND i.order_id = o.order_id)
+		FROM orders o WHERE source_id = ?`, sourceID)
+	if err != nil {
+		return nil, fmt.Errorf("read orders: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]store.OrderRow{}
+	for rows.Next() {
+		var o store.OrderRow
+		var sub, tax, ship, disc sql.NullFloat64
+		var attrs string
+		var lines int
+		if err := rows.Scan(&o.ProfileID, &o.OrderID, &o.CustomerKey, &o.Status, &o.Currency, &o.Total, &sub, &tax, &ship, &disc, &o.OrderedAt, &attrs, &lines, &o.LinesTotal); err != nil {
+			return nil, err
+		}
+		for _, p := range []struct {
+			n   sql.NullFloat64
+			dst **float64
+		}{{sub, &o.Subtotal}, {tax, &o.Tax}, {ship, &o.Shipping}, {disc, &o.Discount}} {
+			if p.n.Valid {
+				v := p.n.Float64
+				*p.dst = &v
+			}
+		}
+		o.SourceID, o.OrderedAt, o.Attributes = sourceID, o.OrderedAt.UTC(), []byte(attrs)
+		o.Items = make([]store.OrderItemRow, lines) // only the count is meaningful
+		out[o.OrderID] = o
+	}
+	return out, rows.Err()
+}
