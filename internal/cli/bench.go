@@ -23,7 +23,7 @@ func benchIngest(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&o.BatchEvents, "batch-events", 2000000, "events sent through /v1/batch (10000000 for the RSS check)")
 	fs.IntVar(&o.BatchSize, "batch-size", 100, "messages per /v1/batch request")
 	fs.IntVar(&o.Concurrency, "concurrency", 64, "concurrent HTTP clients")
-	fs.IntVar(&o.Users, "users", 100000, "distinct anonymous ids")
+	fs.IntVar(&o.Users, "users", 20000, "distinct anonymous ids (visitors)")
 	fs.IntVar(&o.AppenderRows, "appender-rows", 2000000, "rows for the raw DuckDB appender baseline")
 	fs.StringVar(&o.DBMemory, "db-memory", DefaultDBMemory, "DuckDB memory limit for the server and the baseline")
 	fs.StringVar(&o.Dir, "dir", "", "scratch folder (default: a temporary folder, removed after)")
