@@ -94,6 +94,9 @@ func Normalizer(defaultRegion string, now func() time.Time) func(map[string]any)
 		if s, ok := firstTrait(t, "birthday"); ok {
 			out["birthday"] = quality.ParseBirthDate(s, now())
 		}
+		if !hasAddr {
+			addr, hasAddr = flatAddress(t)
+		}
 		if hasAddr {
 			if a, ok := addressResult(addr, country); ok {
 				out["address"] = a
@@ -133,6 +136,30 @@ func addressResult(a map[string]any, country string) (any, bool) {
 		return nil, false
 	}
 	return quality.PostalCode(country, pc), true
+}
+
+// flatAddress gathers an address typed in flat CRM columns (street number,
+// street, complement, postal code, town) into the Segment address shape, in
+// the order the fields are usually typed.
+func flatAddress(t map[string]any) (map[string]any, bool) {
+	street, hasStreet := firstOf(t, "address", "adresse", "street", "address_line1", "address1", "address_1", "rue")
+	if !hasStreet {
+		return nil, false
+	}
+	if n, ok := firstOf(t, "street_number", "numero", "house_number"); ok {
+		street = n + " " + street
+	}
+	if c, ok := firstOf(t, "address2", "address_2", "address_line2", "complement", "adresse2", "complement_adresse"); ok {
+		street = c + ", " + street
+	}
+	a := map[string]any{"street": street}
+	if pc, ok := firstOf(t, "postal_code", "postcode", "zip", "zipcode", "code_postal", "cp"); ok {
+		a["postalCode"] = pc
+	}
+	if city, ok := firstOf(t, "city", "ville", "town", "locality", "suburb", "commune"); ok {
+		a["city"] = city
+	}
+	return a, true
 }
 
 func firstTrait(t map[string]any, field string) (string, bool) {

@@ -1,9 +1,12 @@
 package app_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // The normalised fields a profile carries, as the API shows them.
@@ -99,5 +102,87 @@ func TestNormalisedContactFieldsJoinOneProfile(t *testing.T) {
 	raw, _ := json.Marshal(rep)
 	if len(raw) == 0 {
 		t.Fatal("empty report")
+	}
+}
+
+// importContacts uploads a contacts CSV through the imports API and waits
+// for its report.
+func (s *server) importContacts(csv string) map[string]any {
+	s.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("kind", "contacts")
+	_ = mw.WriteField("source", "crm")
+	fw, _ := mw.CreateFormFile("file", "contacts.csv")
+	_, _ = fw.Write([]byte(csv))
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", s.url+"/api/v1/imports", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var started struct{ ID string }
+	_ = json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || started.ID == "" {
+		s.t.Fatalf("import upload: status %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var rep map[string]any
+		s.apiJSON("GET", "/api/v1/imports/"+started.ID, nil, http.StatusOK, &rep)
+		if rep["status"] != "running" {
+			return rep
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatal("import did not finish in 30 s")
+	return nil
+}
+
+// The data-quality issue's acceptance case: a contact imported with
+// " JANE.DOE@Example.COM " and "06.12.34.56.78", tracked later with
+// "jane.doe@example.com" and "+33612345678", is one profile with valid,
+// normalised fields and the raw values kept.
+func TestImportedContactAndTrackedVisitorAreOnePerson(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "")
+	rep := s.importContacts("id;prenom;nom;email;telephone\nC-1;Jane;DOE; JANE.DOE@Example.COM ;06.12.34.56.78\n")
+	if rep["status"] != "done" || rep["created"] != float64(1) {
+		t.Fatalf("import report: %v", rep)
+	}
+	s.batch(
+		M{"type": "track", "messageId": "t1", "anonymousId": "web-1", "event": "Viewed", "context": M{"traits": M{"email": "jane.doe@example.com"}}},
+		M{"type": "track", "messageId": "t2", "anonymousId": "app-1", "event": "Opened", "context": M{"traits": M{"phone": "+33612345678"}}},
+	)
+	a, b := s.lookup("email", "jane.doe@example.com"), s.lookup("phone", "+33612345678")
+	if a.ID != b.ID || !a.has("anonymous_id", "web-1") || !a.has("anonymous_id", "app-1") {
+		t.Fatalf("not one profile: %s %s %v", a.ID, b.ID, a.ids())
+	}
+	var p normalizedProfile
+	s.apiJSON("GET", "/api/v1/profiles/"+a.ID, nil, http.StatusOK, &p)
+	// The import reads the cell trimmed (CSV padding), the case as typed.
+	if e := p.Normalized["email"]; e.Status != "valid" || e.Raw != "JANE.DOE@Example.COM" || e.Key != "jane.doe@example.com" {
+		t.Errorf("email: %+v", p.Normalized["email"])
+	}
+	if p.Normalized["phone"].Status != "valid" || p.Normalized["phone"].Value != "+33612345678" {
+		t.Errorf("phone: %+v", p.Normalized["phone"])
+	}
+	if p.Normalized["phone"].Raw != "06.12.34.56.78" {
+		t.Errorf("phone raw value not kept: %q", p.Normalized["phone"].Raw)
+	}
+	if p.Normalized["name"].Value != "Jane Doe" {
+		t.Errorf("name: %+v", p.Normalized["name"])
+	}
+	for _, d := range []string{"JANE.DOE@Example.COM", "06.12.34.56.78"} {
+		found := false
+		for _, i := range p.Identities {
+			found = found || i.Display == d
+		}
+		if !found {
+			t.Errorf("identity display %q not kept: %+v", d, p.Identities)
+		}
 	}
 }

@@ -249,9 +249,6 @@ func Infer(kind string, header []string) *Mapping {
 					f.Split = "last_first"
 				}
 			}
-			if field == "email" {
-				f.Case = "lower"
-			}
 		} else {
 			f.Field = n
 			if f.Field == "" {
