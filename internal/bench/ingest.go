@@ -59,10 +59,10 @@ type IngestResult struct {
 	// AppenderSmallRowsPerS is the appender committing transactions as
 	// small as the single-call phase can gather (one row per client).
 	AppenderSmallRowsPerS float64 `json:"appender_small_commits_rows_per_s"`
-	RatioBatch       float64 `json:"ratio_batch_to_appender"`
-	RatioSingle      float64 `json:"ratio_single_to_appender"`
-	PeakRSSMB        float64 `json:"peak_rss_mb"`
-	Date             string  `json:"date"`
+	RatioBatch            float64 `json:"ratio_batch_to_appender"`
+	RatioSingle           float64 `json:"ratio_single_to_appender"`
+	PeakRSSMB             float64 `json:"peak_rss_mb"`
+	Date                  string  `json:"date"`
 }
 
 // Ingest starts a server on a scratch workspace, drives it over loopback
