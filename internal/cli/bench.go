@@ -12,6 +12,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		"ingest":  benchIngest,
 		"import":  benchImport,
 		"quality": benchQuality,
+		"dedupe":  benchDedupe,
 	})
 }
 

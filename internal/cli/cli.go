@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"tokens":   {"create, list and revoke API tokens", runTokens},
 		"settings": {"read or replace the identity rules (limits, priorities, placeholders, id and set-once traits)", runSettings},
 		"import":   {"import contacts, orders, products, consents or events from CSV, XLSX or JSONL files", runImport},
+		"dedupe":   {"evaluate the probabilistic matching on a labelled file", runDedupe},
 		"quality":  {"normalise and validate e-mails, phones and French postal addresses", runQualityCmd},
 		"bench":    {"measure whole-system performance (ingest, quality)", runBench},
 		"version":  {"print the version", runVersion},
