@@ -55,6 +55,25 @@ func TestAPIRefusesWriteKeysAndBadTokens(t *testing.T) {
 	s.apiJSON("DELETE", "/api/v1/tokens/"+made.Token.ID, nil, http.StatusOK, nil)
 	st, raw := s.do("GET", path, nil, withTok)
 	checkError(t, "revoked token", st, raw, http.StatusUnauthorized, "invalid_token")
+
+	// The last active token cannot be revoked: that would lock everyone out.
+	var list struct {
+		Tokens []struct {
+			ID        string  `json:"id"`
+			Name      string  `json:"name"`
+			RevokedAt *string `json:"revoked_at"`
+		} `json:"tokens"`
+	}
+	s.apiJSON("GET", "/api/v1/tokens", nil, http.StatusOK, &list)
+	for _, tk := range list.Tokens {
+		if tk.Name == "admin" && tk.RevokedAt == nil {
+			st, raw := s.api("DELETE", "/api/v1/tokens/"+tk.ID, nil)
+			checkError(t, "last token", st, raw, http.StatusConflict, "conflict")
+		}
+	}
+	if st, _ := s.api("GET", path, nil); st != http.StatusOK {
+		t.Errorf("admin token no longer works after a refused revoke: %d", st)
+	}
 }
 
 // Every error is {"error": {"code", "message"}} with its status, and no
@@ -89,7 +108,7 @@ func TestAPIErrorAnswers(t *testing.T) {
 		{"GET", "/api/v1/profiles/no-such-id/events", nil, 404, "not_found"},
 		{"GET", "/api/v1/profiles/no-such-id/merges", nil, 404, "not_found"},
 		{"POST", "/api/v1/profiles/" + id + "/merge", []byte(`{"profile_id": 12}`), 400, "invalid_json"},
-		{"POST", "/api/v1/profiles/" + id + "/merge", []byte(strings.Repeat(" ", 70<<10) + "{}"), 400, "invalid_json"},
+		{"POST", "/api/v1/profiles/" + id + "/merge", []byte(strings.Repeat(" ", 70<<10) + "{}"), 413, "too_large"},
 		{"POST", "/api/v1/merges/no-such-merge/undo", nil, 404, "not_found"},
 		{"POST", "/api/v1/sources", M{"name": ""}, 400, "invalid_name"},
 		{"POST", "/api/v1/sources", M{"name": "crm", "kind": "fax"}, 400, "invalid_kind"},

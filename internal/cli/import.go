@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atrium-cdp/atrium/internal/app"
 	"github.com/atrium-cdp/atrium/internal/imports"
@@ -50,6 +52,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return usagef("%s", importUsage)
 	}
 	req.Kind = pos[0]
+	if err := checkImportFlags(req); err != nil {
+		return err
+	}
 	data, err := os.ReadFile(pos[1])
 	if err != nil {
 		return err
@@ -108,6 +113,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("import failed: %s", rep.Error)
 	}
 	if rep.Rejected > 0 {
+		if rep.DryRun {
+			return fmt.Errorf("%d rows would be rejected (listed in the report); nothing was written (dry run)", rep.Rejected)
+		}
 		return fmt.Errorf("%d rows rejected (listed in the report); the other rows were imported", rep.Rejected)
 	}
 	return nil
@@ -202,6 +210,29 @@ func (p *progress) done() {
 	}
 }
 
+// checkImportFlags refuses a mistaken command line before any file is read
+// (exit code 2).
+func checkImportFlags(req imports.Request) error {
+	if !slices.Contains(imports.Kinds, req.Kind) {
+		return usagef("unknown kind %q (want one of %s)", req.Kind, strings.Join(imports.Kinds, ", "))
+	}
+	switch strings.ToLower(req.Read.Format) {
+	case "", "csv", "tsv", "txt", "xlsx", "jsonl", "ndjson", "json":
+	default:
+		return usagef("--format %q: want csv, xlsx or jsonl", req.Read.Format)
+	}
+	if _, _, err := imports.Decode(nil, req.Read.Encoding); err != nil {
+		return usagef("--encoding: %s", err)
+	}
+	if _, err := imports.ParseDateOrder(req.DateFormat); err != nil {
+		return usagef("--date-format: %s", err)
+	}
+	if d := req.Read.Delimiter; d != "" && d != `\t` && !strings.EqualFold(d, "tab") && utf8.RuneCountInString(d) != 1 {
+		return usagef("--delimiter %q: give one character (or tab)", d)
+	}
+	return nil
+}
+
 func printImportReport(w io.Writer, r imports.Report) {
 	fmt.Fprintf(w, "import %s  %s from %s into source %q: %s\n", r.ID, r.Kind, r.File, r.Source, r.Status)
 	enc := r.Format + ", " + r.Encoding
@@ -211,7 +242,9 @@ func printImportReport(w io.Writer, r imports.Report) {
 	if r.Sheet != "" {
 		enc += ", sheet " + r.Sheet
 	}
-	fmt.Fprintf(w, "  read as      %s\n", enc)
+	if r.Format != "" {
+		fmt.Fprintf(w, "  read as      %s\n", enc)
+	}
 	for col, o := range r.DateOrders {
 		fmt.Fprintf(w, "  dates        %s: %s\n", col, o)
 	}

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/atrium-cdp/atrium/internal/app"
@@ -118,7 +117,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 		}
 		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
 			if resp.StatusCode == http.StatusNotFound {
-				return fmt.Errorf("%s: %w", e.Error.Message, store.ErrNotFound)
+				return &notFoundError{msg: e.Error.Message}
 			}
 			return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
 		}
@@ -130,8 +129,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	return json.Unmarshal(data, out)
 }
 
-// dataDirExists reports whether dir exists at all.
-func dataDirExists(dir string) bool {
-	_, err := os.Stat(dir)
-	return err == nil
-}
+// notFoundError is the server's "not found", shown as the server said it
+// and matching store.ErrNotFound.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+func (e *notFoundError) Unwrap() error { return store.ErrNotFound }

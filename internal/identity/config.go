@@ -12,9 +12,12 @@ package identity
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"github.com/atrium-cdp/atrium/internal/model"
 )
@@ -66,25 +69,93 @@ func ParseConfig(raw []byte) (Config, error) {
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("identity settings: %w", err)
+		return c, fmt.Errorf("identity settings: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return c, fmt.Errorf("identity settings: one JSON object expected, more follows")
 	}
 	return c, c.Validate()
+}
+
+// jsonProblem says what is wrong with a settings document without Go's
+// type names.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON (at byte %d)", se.Offset)
+	case errors.As(err, &te):
+		want := map[string]string{"int": "a whole number", "string": "a string", "bool": "true or false"}[te.Type.Kind().String()]
+		if want == "" {
+			want = "a " + strings.TrimPrefix(te.Type.Kind().String(), "")
+			switch te.Type.Kind().String() {
+			case "slice":
+				want = "a list"
+			case "map", "struct":
+				want = "an object"
+			}
+		}
+		if te.Field == "" {
+			return "the settings must be a JSON object"
+		}
+		return fmt.Sprintf("%q must be %s, not a JSON %s", te.Field, want, te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown key " + strings.TrimPrefix(err.Error(), "json: unknown field ") +
+			" (keys: limits, external_limit, priority, blocked_values, id_traits, set_once_traits, default_region)"
+	}
+	return "unreadable settings"
 }
 
 // Validate checks the rules make sense.
 func (c Config) Validate() error {
 	for t, n := range c.Limits {
-		if n < 1 {
-			return fmt.Errorf("identity settings: limit for %q must be at least 1, got %d", t, n)
+		if !validType(t) {
+			return fmt.Errorf("identity settings: limits: %q is not an identifier type (lower-case letters, digits and _)", t)
+		}
+		if n < 1 || n > 1000000 {
+			return fmt.Errorf("identity settings: limit for %q must be from 1 to 1000000, got %d", t, n)
 		}
 	}
-	if c.ExternalLimit < 1 {
-		return fmt.Errorf("identity settings: external_limit must be at least 1")
+	if c.ExternalLimit < 1 || c.ExternalLimit > 1000000 {
+		return fmt.Errorf("identity settings: external_limit must be from 1 to 1000000")
 	}
-	if len(c.Priority) == 0 {
-		return fmt.Errorf("identity settings: priority must list identifier types")
+	seen := map[string]bool{}
+	for _, t := range c.Priority {
+		if t != "*" && !validType(t) {
+			return fmt.Errorf("identity settings: priority: %q is not an identifier type", t)
+		}
+		if seen[t] {
+			return fmt.Errorf("identity settings: priority lists %q twice", t)
+		}
+		seen[t] = true
+	}
+	for _, t := range []string{model.IDUserID, model.IDEmail, model.IDPhone, model.IDAnonymousID, "*"} {
+		if !seen[t] {
+			return fmt.Errorf("identity settings: priority must list user_id, email, phone, anonymous_id and \"*\" (external ids); %q is missing", t)
+		}
+	}
+	for _, t := range c.IDTraits {
+		if strings.TrimSpace(t) == "" || len(t) > 64 {
+			return fmt.Errorf("identity settings: id_traits: trait names must be 1 to 64 characters")
+		}
+	}
+	if len(c.Blocked) > 10000 {
+		return fmt.Errorf("identity settings: blocked_values: at most 10000 values")
+	}
+	if c.DefaultRegion != "" && phonenumbers.GetCountryCodeForRegion(c.DefaultRegion) == 0 {
+		return fmt.Errorf("identity settings: default_region %q is not a country code (ISO 3166-1 alpha-2, upper case, e.g. FR)", c.DefaultRegion)
 	}
 	return nil
+}
+
+// validType reports whether s is an identifier type name as ingestion names them.
+func validType(s string) bool {
+	switch s {
+	case model.IDUserID, model.IDEmail, model.IDPhone, model.IDAnonymousID:
+		return true
+	}
+	return s != "" && ExternalType(s) == s
 }
 
 func (c Config) limit(idType string) int {

@@ -235,13 +235,22 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkText(text); err != nil {
+		return nil, err
+	}
 	delim := SniffDelimiter(text)
 	if opt.Delimiter != "" {
 		d := opt.Delimiter
 		if d == `\t` || strings.EqualFold(d, "tab") {
 			d = "\t"
 		}
+		if utf8.RuneCountInString(d) != 1 {
+			return nil, &InputError{Msg: fmt.Sprintf("delimiter %q: give one character (or tab)", opt.Delimiter)}
+		}
 		delim, _ = utf8.DecodeRuneInString(d)
+	}
+	if line, ok := unclosedQuote(text, delim); ok {
+		return nil, &InputError{Msg: fmt.Sprintf("line %d: a quoted value opened there is never closed, so every line after it would be read as part of that one value; nothing was imported (close or remove the quote and import again)", line)}
 	}
 	r := csv.NewReader(strings.NewReader(text))
 	r.Comma = delim
@@ -296,6 +305,70 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 		return nil, errors.New("the file is empty")
 	}
 	return t, nil
+}
+
+// checkText refuses files that are not text: a NUL character, or more than
+// one control character in 20 among the first 64 KB, means binary data.
+func checkText(text string) error {
+	sample := text
+	if len(sample) > 64<<10 {
+		sample = sample[:64<<10]
+	}
+	ctrl, n := 0, 0
+	for i, r := range sample {
+		n++
+		switch {
+		case r == 0:
+			return &InputError{Msg: fmt.Sprintf("the file is not text (a NUL byte at byte %d): export it as CSV, XLSX or JSONL", i)}
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f:
+			ctrl++
+		}
+	}
+	if n > 0 && ctrl*20 > n {
+		return &InputError{Msg: fmt.Sprintf("the file is not text (%d control characters in its first %d): export it as CSV, XLSX or JSONL", ctrl, n)}
+	}
+	return nil
+}
+
+// unclosedQuote reports the line where a quoted field opens and never
+// closes. It follows the reader's lazy rules: a quote opens a field only at
+// the field's start, and closes it only before a delimiter, a line end or
+// the end of the text ("" is an escaped quote).
+func unclosedQuote(text string, delim rune) (int, bool) {
+	line, openLine := 1, 0
+	inQuote, fieldStart := false, true
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c == '\n' {
+			line++
+		}
+		if inQuote {
+			if c != '"' {
+				continue
+			}
+			if i+1 < len(text) && text[i+1] == '"' {
+				i++
+				continue
+			}
+			rest, _ := utf8.DecodeRuneInString(text[i+1:])
+			if i+1 == len(text) || rest == delim || text[i+1] == '\n' || text[i+1] == '\r' {
+				inQuote = false
+			}
+			continue
+		}
+		switch {
+		case fieldStart && c == '"':
+			inQuote, openLine = true, line
+			fieldStart = false
+		case c == '\n':
+			fieldStart = true
+		case rune(c) == delim || (delim >= utf8.RuneSelf && strings.HasPrefix(text[i:], string(delim))):
+			fieldStart = true
+		default:
+			fieldStart = false
+		}
+	}
+	return openLine, inQuote
 }
 
 func csvErr(err error) string {

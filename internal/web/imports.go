@@ -38,7 +38,13 @@ func (a *api) createImport(w http.ResponseWriter, r *http.Request) error {
 		Read: imports.ReadOptions{Format: r.FormValue("format"), Sheet: r.FormValue("sheet"), Encoding: r.FormValue("encoding"),
 			Delimiter: r.FormValue("delimiter"), NoHeader: r.FormValue("no_header") == "true"},
 		DateFormat: r.FormValue("date_format")}
-	req.DryRun, _ = strconv.ParseBool(r.FormValue("dry_run"))
+	if v := r.FormValue("dry_run"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_dry_run", Message: "dry_run must be true or false"}
+		}
+		req.DryRun = b
+	}
 	if m, _, err := formFile(r, "mapping"); err == nil {
 		if req.Mapping, err = imports.ParseMapping(m); err != nil {
 			return &Error{Status: http.StatusBadRequest, Code: "invalid_mapping", Message: err.Error()}

@@ -234,6 +234,12 @@ func (a *api) mergeProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
+	if body.ProfileID == "" {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body needs \"profile_id\": the profile to merge into this one"}
+	}
+	if err := checkID(body.ProfileID); err != nil {
+		return err
+	}
 	a1, err := a.d.Store.Survivor(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -279,6 +285,10 @@ func readJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is over 64 KB"}
+		}
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body must be a JSON object: " + jsonProblem(err)}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -167,9 +168,9 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ie):
 		e = &Error{Status: http.StatusBadRequest, Code: "invalid_" + ie.Field, Message: ie.Error()}
 	case errors.Is(err, store.ErrNotFound):
-		e = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+		e = &Error{Status: http.StatusNotFound, Code: "not_found", Message: sentinelMessage(err, store.ErrNotFound)}
 	case errors.Is(err, store.ErrConflict):
-		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: conflictMessage(err)}
+		e = &Error{Status: http.StatusConflict, Code: "conflict", Message: sentinelMessage(err, store.ErrConflict)}
 	case errors.Is(err, context.Canceled):
 		e = &Error{Status: 499, Code: "canceled", Message: "request canceled"}
 	default:
@@ -179,10 +180,16 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, e.Status, map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
 }
 
-// conflictMessage keeps the first part of a conflict error, which our own
-// code writes without personal data.
-func conflictMessage(err error) string {
+// sentinelMessage turns `profile "x": not found` into `profile "x" not
+// found`: our own code writes these errors, naming ids, never personal data.
+func sentinelMessage(err, sentinel error) string {
 	msg := err.Error()
+	if cut, ok := strings.CutSuffix(msg, ": "+sentinel.Error()); ok {
+		msg = cut
+		if sentinel == store.ErrNotFound {
+			msg += " not found"
+		}
+	}
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}

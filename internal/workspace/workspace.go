@@ -104,8 +104,23 @@ func (s *Service) CreateToken(ctx context.Context, name string) (store.Token, st
 // Tokens lists token metadata.
 func (s *Service) Tokens(ctx context.Context) ([]store.Token, error) { return s.st.Tokens(ctx) }
 
-// RevokeToken revokes a token.
+// RevokeToken revokes a token. The last active token cannot be revoked:
+// the API would then be closed to everyone (store.ErrConflict).
 func (s *Service) RevokeToken(ctx context.Context, id string) error {
+	toks, err := s.st.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	active, found := 0, false
+	for _, t := range toks {
+		if t.RevokedAt == nil {
+			active++
+			found = found || t.ID == id
+		}
+	}
+	if found && active == 1 {
+		return fmt.Errorf("token %s is the last active API token; create another one before revoking it: %w", id, store.ErrConflict)
+	}
 	return s.st.RevokeToken(ctx, id, s.now())
 }
 

@@ -21,7 +21,7 @@ func (d *DB) CreateSource(ctx context.Context, s store.Source) error {
 	_, err := d.sql.ExecContext(ctx, `INSERT INTO sources (id, name, kind, write_key, created_at) VALUES (?, ?, ?, ?, ?)`,
 		s.ID, s.Name, s.Kind, s.WriteKey, s.CreatedAt.UTC())
 	if err != nil && isConstraint(err) {
-		return fmt.Errorf("source %q: %w", s.Name, store.ErrConflict)
+		return fmt.Errorf("a source named %q already exists: %w", s.Name, store.ErrConflict)
 	}
 	return err
 }
