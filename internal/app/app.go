@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -48,8 +49,12 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: data folder must be set (--data or ATRIUM_DATA)")
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	_, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
 		return fmt.Errorf("config: listen address %q must be HOST:PORT: %w", c.Addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("config: listen address %q: the port must be a number from 0 to 65535", c.Addr)
 	}
 	if c.MaxBatch < 0 || c.MaxBatch > 100000 {
 		return fmt.Errorf("config: max batch %d must be between 1 and 100000", c.MaxBatch)
@@ -80,10 +85,16 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Listen first: a taken port must fail before anything is created.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
 	st, err := duckdb.OpenWith(ctx, cfg.DataDir, duckdb.Options{MemoryLimit: cfg.DBMemory})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("the workspace in %s is already served by another process", cfg.DataDir)
+			return fmt.Errorf("the workspace in %s is in use by another atrium process (a server, or a command such as an import)", cfg.DataDir)
 		}
 		return err
 	}
@@ -136,10 +147,6 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 		PutSetting: func(ctx context.Context, k, v string) error { return st.PutSetting(ctx, k, v, time.Now()) },
 		Imports:    NewImportJobs(st, ws, writer, log),
 	})
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	addr := ln.Addr().String()

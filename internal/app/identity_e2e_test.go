@@ -55,7 +55,9 @@ func TestIdentifyLinksAnonymousVisitorToUser(t *testing.T) {
 func TestPlaceholderIdentifiersNeverMerge(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "")
-	placeholders := []any{"undefined", "null", "None", "NaN", "0", 0, "[object Object]", "   ", "anonymous", " Undefined "}
+	// (An id of only spaces is refused by the decoder when no other id
+	// carries the message: see TestBlankIDsAreMissing.)
+	placeholders := []any{"undefined", "null", "None", "NaN", "0", 0, "[object Object]", "anonymous", " Undefined "}
 	for i, ph := range placeholders {
 		var msgs []M
 		for _, who := range []string{"a", "b", "c"} {
@@ -97,11 +99,12 @@ func TestPlaceholderIdentifiersNeverMerge(t *testing.T) {
 	}
 	s.withDB(func(db *duckdb.DB) {
 		// 30 + 2 people, one profile each; the skipped placeholders are audited.
-		if n := count(t, db, `SELECT count(*) FROM profiles WHERE merged_into IS NULL`); n != 32 {
-			t.Errorf("%d live profiles, want 32", n)
+		// 9 placeholders x 3 people + 2 people with userId "undefined".
+		if n := count(t, db, `SELECT count(*) FROM profiles WHERE merged_into IS NULL`); n != 29 {
+			t.Errorf("%d live profiles, want 29", n)
 		}
-		if n := len(auditRows(t, db, "placeholder_identifier_ignored")); n != 32 {
-			t.Errorf("%d placeholder audit rows, want 32", n)
+		if n := len(auditRows(t, db, "placeholder_identifier_ignored")); n != 29 {
+			t.Errorf("%d placeholder audit rows, want 29", n)
 		}
 	})
 }
@@ -453,4 +456,24 @@ func jsonEqual(a, b any) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
+}
+
+// An id of only white space cannot carry a message: it is rejected by index
+// and nothing is stored; beside another id it is a placeholder.
+func TestBlankIDsAreMissing(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "")
+	status, r := s.send("batch", M{"batch": []M{
+		{"type": "identify", "userId": "   ", "messageId": "b1", "traits": M{"email": "blank@example.com"}},
+		{"type": "identify", "userId": " ", "anonymousId": "dev-b", "messageId": "b2", "traits": M{"email": "b2@example.com"}},
+	}})
+	if status != http.StatusOK || r.Accepted != 1 || len(r.Rejected) != 1 || r.Rejected[0].Index != 0 || r.Rejected[0].Code != "missing_field" {
+		t.Fatalf("status %d, answer %+v", status, r)
+	}
+	if st := s.lookupStatus("email", "blank@example.com"); st != http.StatusNotFound {
+		t.Errorf("the rejected message was stored (lookup %d)", st)
+	}
+	if p := s.lookup("email", "b2@example.com"); p.has("user_id", "") || !p.has("anonymous_id", "dev-b") {
+		t.Errorf("identities %v", p.ids())
+	}
 }

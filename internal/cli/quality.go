@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/nyaruka/phonenumbers"
 	"io"
 	"strings"
 
@@ -82,8 +83,8 @@ func runQuality(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fmt.Errorf("quality %s: unexpected argument %q (values are read from stdin)", sub, fs.Arg(0))
 	}
 	if sub == "phone" {
-		if r := fs.Lookup("region").Value.String(); len(strings.TrimSpace(r)) != 2 {
-			return fmt.Errorf("quality phone: --region must be a two-letter ISO code, got %q", r)
+		if r := fs.Lookup("region").Value.String(); len(strings.TrimSpace(r)) != 2 || phonenumbers.GetCountryCodeForRegion(strings.ToUpper(r)) == 0 {
+			return usagef("quality phone: --region must be a two-letter ISO 3166-1 country code such as FR, got %q", r)
 		}
 	}
 

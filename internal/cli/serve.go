@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/atrium-cdp/atrium/internal/app"
+	"github.com/atrium-cdp/atrium/internal/store/duckdb"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -23,6 +24,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&logLevel, "log-level", logLevel, "debug, info, warn or error (env ATRIUM_LOG_LEVEL)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if !duckdb.ValidSize(dbMemory) {
+		return usagef("--db-memory %q: give a size such as 512MB or 2GB", dbMemory)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {

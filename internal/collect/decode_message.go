@@ -198,23 +198,25 @@ func (r *run) build(m *rawMessage, endpoint model.MessageType) (model.Message, *
 		}
 	}
 
-	// Required fields.
+	// Required fields. An id of only white space is no id: it is kept as
+	// sent when another id carries the message, but cannot carry it alone.
+	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
 	switch typ {
 	case model.Alias:
-		if msg.PreviousID == "" {
+		if blank(msg.PreviousID) {
 			return msg, reject("missing_field", `alias needs "previousId"`)
 		}
-		if msg.UserID == "" {
+		if blank(msg.UserID) {
 			return msg, reject("missing_field", `alias needs "userId"`)
 		}
 	default:
-		if msg.UserID == "" && msg.AnonymousID == "" {
+		if blank(msg.UserID) && blank(msg.AnonymousID) {
 			return msg, reject("missing_field", `%s needs "userId" or "anonymousId"`, typ)
 		}
-		if typ == model.Group && msg.GroupID == "" {
+		if typ == model.Group && blank(msg.GroupID) {
 			return msg, reject("missing_field", `group needs "groupId"`)
 		}
-		if typ == model.Track && msg.Event == "" {
+		if typ == model.Track && blank(msg.Event) {
 			return msg, reject("missing_field", `track needs a non-empty "event"`)
 		}
 	}

@@ -194,6 +194,12 @@ func TestRequiredFields(t *testing.T) {
 		{"group", `{"groupId":"g"}`, `group needs "userId" or "anonymousId"`},
 		{"alias", `{"userId":"u","anonymousId":"a"}`, `alias needs "previousId"`},
 		{"alias", `{"previousId":"p","anonymousId":"a"}`, `alias needs "userId"`},
+		// Ids of only white space are no ids.
+		{"identify", `{"userId":"   "}`, `identify needs "userId" or "anonymousId"`},
+		{"track", `{"event":"E","userId":" ","anonymousId":"\t"}`, `track needs "userId" or "anonymousId"`},
+		{"track", `{"userId":"u","event":"  "}`, `track needs a non-empty "event"`},
+		{"group", `{"userId":"u","groupId":" "}`, `group needs "groupId"`},
+		{"alias", `{"userId":"u","previousId":"  "}`, `alias needs "previousId"`},
 	} {
 		r := rejection(t, c.endpoint, c.body)
 		if r.Code != "missing_field" || r.Reason != c.reason {

@@ -130,10 +130,11 @@ func LookupProfileID(ctx context.Context, st Store, keyer Keyer, region, idType,
 		value = k
 	case model.IDUserID, model.IDAnonymousID:
 	default:
-		// External id types are named the way ingestion names them.
-		idType = identity.ExternalType(idType)
-		if idType == "" {
-			return "", &Error{Status: http.StatusBadRequest, Code: "invalid_lookup", Message: "unknown identifier type"}
+		// External id types are named the way ingestion names them; a
+		// parameter that is not such a name is a mistake, not a miss.
+		if idType == "" || identity.ExternalType(idType) != idType {
+			return "", &Error{Status: http.StatusBadRequest, Code: "invalid_lookup",
+				Message: fmt.Sprintf("%q is not an identifier type: use email, phone, user_id, anonymous_id or an external id type such as crm_customer_id", idType)}
 		}
 	}
 	pid, err := st.Lookup(ctx, idType, value)

@@ -132,11 +132,45 @@ func NewRouter(d Deps) http.Handler {
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)
 	}
-	mux.Handle("/", api.wrap(func(w http.ResponseWriter, r *http.Request) error {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: " + r.Method + " " + r.URL.Path}
-	}))
-	return withRequestID(mux)
+	return withRequestID(routeErrors(mux, api))
 }
+
+// routeErrors answers requests no route takes with the JSON error shape:
+// 404 for an unknown path, 405 with an Allow header for a known path asked
+// with another method (the mux works out which).
+func routeErrors(mux *http.ServeMux, api *api) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r) // the mux sets the path values
+			return
+		}
+		probe := &headerProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			api.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: r.Method + " is not allowed on " + r.URL.Path + " (allowed: " + probe.header.Get("Allow") + ")"})
+			return
+		}
+		if probe.status == http.StatusMovedPermanently || probe.status == http.StatusTemporaryRedirect || probe.status == http.StatusPermanentRedirect {
+			h.ServeHTTP(w, r) // the mux's own path cleaning redirects
+			return
+		}
+		api.fail(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: " + r.Method + " " + r.URL.Path})
+	})
+}
+
+// headerProbe records the status and headers the mux's fallback handler
+// would send, and drops its plain-text body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(s int)           { p.status = s }
 
 // Error is an error with the status and the safe message the client sees.
 type Error struct {

@@ -169,7 +169,10 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.sql.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }
 
-// validSize accepts sizes such as 256MB, 1.5GB, 512MiB.
+// ValidSize reports whether s is a memory size DuckDB accepts, such as
+// 256MB, 1.5GB or 512MiB.
+func ValidSize(s string) bool { return validSize(s) }
+
 func validSize(s string) bool {
 	num := strings.TrimRight(s, "KMGTiBkmgtib")
 	unit := strings.ToUpper(s[len(num):])
