@@ -114,6 +114,17 @@ func TestAPIErrorAnswers(t *testing.T) {
 		{"POST", "/api/v1/sources", M{"name": "crm", "kind": "fax"}, 400, "invalid_kind"},
 		{"DELETE", "/api/v1/sources/no-such-source", nil, 404, "not_found"},
 		{"GET", "/api/v1/nothing-here", nil, 404, "not_found"},
+		{"POST", "/api/v1/profiles/" + id + "/merge", M{}, 400, "invalid_json"},
+		{"GET", "/api/v1/profiles/lookup?emial=a@example.com", nil, 400, "invalid_lookup"},
+		{"GET", "/api/v1/profiles/lookup?" + url.QueryEscape("crm_id'--") + "=1", nil, 400, "invalid_lookup"},
+		{"DELETE", "/api/v1/profiles/" + id, nil, 405, "method_not_allowed"},
+		{"GET", "/v1/track", nil, 405, "method_not_allowed"},
+		{"POST", "/api/v1/settings/identity", M{}, 405, "method_not_allowed"},
+		{"PUT", "/api/v1/settings/identity", M{"priority": []string{"bogus"}}, 400, "invalid_settings"},
+		{"PUT", "/api/v1/settings/identity", M{"limits": M{"Foo Bar": 3}}, 400, "invalid_settings"},
+		{"PUT", "/api/v1/settings/identity", M{"default_region": "ZZ"}, 400, "invalid_settings"},
+		{"PUT", "/api/v1/settings/identity", M{"limits": M{"user_id": "two"}}, 400, "invalid_settings"},
+		{"PUT", "/api/v1/settings/identity", M{"nope": 1}, 400, "invalid_settings"},
 	}
 	for _, c := range cases {
 		status, raw := s.api(c.method, c.path, c.body)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,6 +136,14 @@ func LookupProfileID(ctx context.Context, st Store, keyer Keyer, region, idType,
 		if idType == "" || identity.ExternalType(idType) != idType {
 			return "", &Error{Status: http.StatusBadRequest, Code: "invalid_lookup",
 				Message: fmt.Sprintf("%q is not an identifier type: use email, phone, user_id, anonymous_id or an external id type such as crm_customer_id", idType)}
+		}
+		types, err := st.IdentityTypes(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !slices.Contains(types, idType) {
+			return "", &Error{Status: http.StatusBadRequest, Code: "invalid_lookup",
+				Message: fmt.Sprintf("no identifier of type %q exists in this workspace (types in use: %s)", idType, strings.Join(types, ", "))}
 		}
 	}
 	pid, err := st.Lookup(ctx, idType, value)

@@ -41,6 +41,7 @@ const (
 type Store interface {
 	Survivor(ctx context.Context, id string) (string, error)
 	Lookup(ctx context.Context, idType, value string) (string, error)
+	IdentityTypes(ctx context.Context) ([]string, error)
 	Profile(ctx context.Context, id string) (store.ProfileView, error)
 	ProfileEvents(ctx context.Context, id string, limit int, before *store.EventCursor) ([]store.EventView, error)
 	ProfileMerges(ctx context.Context, id string) ([]model.Merge, error)

@@ -212,3 +212,21 @@ func (d *DB) Counts(ctx context.Context) (map[string]int64, error) {
 	out["live_profiles"] = live
 	return out, nil
 }
+
+// IdentityTypes lists the identifier types in use, sorted.
+func (d *DB) IdentityTypes(ctx context.Context) ([]string, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT DISTINCT type FROM identities ORDER BY type`)
+	if err != nil {
+		return nil, fmt.Errorf("list identifier types: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
