@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"settings": {"read or replace the identity rules (limits, priorities, placeholders, id and set-once traits)", runSettings},
 		"import":   {"import contacts, orders, products, consents or events from CSV, XLSX or JSONL files", runImport},
 		"dedupe":   {"evaluate the probabilistic matching on a labelled file", runDedupe},
+		"scores":   {"fit the CLV models (BG/NBD, Gamma-Gamma) on the workspace's orders", runScores},
 		"quality":  {"normalise and validate e-mails, phones and French postal addresses", runQualityCmd},
 		"bench":    {"measure whole-system performance (ingest, quality)", runBench},
 		"version":  {"print the version", runVersion},
