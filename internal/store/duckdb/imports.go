@@ -102,30 +102,6 @@ func (d *DB) ApplyProducts(ctx context.Context, sourceID string, products []stor
 	})
 }
 
-// inTx runs fn in one transaction on the writer connection.
-func (d *DB) inTx(ctx context.Context, fn func(conn *sql.Conn) error) (err error) {
-	conn, err := d.writerConn(ctx)
-	if err != nil {
-		return fmt.Errorf("writer connection: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	if err = fn(conn); err != nil {
-		return err
-	}
-	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // SaveImport inserts or replaces an import job's row.
 func (d *DB) SaveImport(ctx context.Context, r store.ImportRow) error {
 	var fin any

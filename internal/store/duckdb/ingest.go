@@ -19,11 +19,18 @@ func (d *DB) writerConn(ctx context.Context) (*sql.Conn, error) {
 }
 
 // ApplyBatch writes one group commit in one transaction: either every row of b
-// is durable when it returns nil, or none is.
-func (d *DB) ApplyBatch(ctx context.Context, b *store.Batch) (err error) {
+// is durable when it returns nil, or none is (a failed transaction is rolled
+// back, and the caller answers every waiting request with an error, so
+// nothing is acknowledged).
+func (d *DB) ApplyBatch(ctx context.Context, b *store.Batch) error {
 	if b.Empty() {
 		return nil
 	}
+	return d.inTx(ctx, func(conn *sql.Conn) error { return applyRows(ctx, conn, b) })
+}
+
+// inTx runs fn in one transaction on the writer connection.
+func (d *DB) inTx(ctx context.Context, fn func(conn *sql.Conn) error) (err error) {
 	conn, err := d.writerConn(ctx)
 	if err != nil {
 		return fmt.Errorf("writer connection: %w", err)
@@ -34,12 +41,10 @@ func (d *DB) ApplyBatch(ctx context.Context, b *store.Batch) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			// A failed transaction is rolled back; the caller answers every
-			// waiting request with an error, so nothing is acknowledged.
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	if err = applyRows(ctx, conn, b); err != nil {
+	if err = fn(conn); err != nil {
 		return err
 	}
 	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
