@@ -9,11 +9,13 @@ import (
 	"github.com/atrium-cdp/atrium/internal/traits/clv"
 )
 
-// runScores dispatches "atrium scores <sub>". Only the CLV model fit exists
-// so far.
+// runScores dispatches "atrium scores <sub>": the CLV model fit, and the
+// built-in indicators (run, show).
 func runScores(ctx context.Context, e *env, args []string) error {
 	return sub(ctx, e, "scores", args, map[string]func(context.Context, *env, []string) error{
 		"model": scoresModel,
+		"run":   scoresRun,
+		"show":  scoresShow,
 	})
 }
 

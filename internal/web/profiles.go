@@ -30,6 +30,9 @@ type ProfileJSON struct {
 	MergedProfileIDs []string             `json:"merged_profile_ids"`
 	CreatedAt        time.Time            `json:"created_at"`
 	UpdatedAt        time.Time            `json:"updated_at"`
+	// Scores are the computed traits and scores (atrium scores run) by
+	// name, each with when it was computed; {} before the first run.
+	Scores map[string]store.ScoreValue `json:"scores"`
 }
 
 // IdentityJSON is one identifier: value is the matching key, display what the
@@ -67,6 +70,9 @@ func LoadProfile(ctx context.Context, st Store, id string) (ProfileJSON, error) 
 	}
 	for _, i := range v.Identities {
 		out.Identities = append(out.Identities, IdentityJSON{Type: i.Type, Value: i.Value, Display: i.Display})
+	}
+	if out.Scores, err = st.ProfileScores(ctx, surv); err != nil {
+		return ProfileJSON{}, err
 	}
 	return out, nil
 }

@@ -45,6 +45,7 @@ type Store interface {
 	Profile(ctx context.Context, id string) (store.ProfileView, error)
 	ProfileEvents(ctx context.Context, id string, limit int, before *store.EventCursor) ([]store.EventView, error)
 	ProfileMerges(ctx context.Context, id string) ([]model.Merge, error)
+	ProfileScores(ctx context.Context, id string) (map[string]store.ScoreValue, error)
 	Ping(ctx context.Context) error
 }
 
