@@ -61,12 +61,14 @@ func DecodeTraitState(traits, meta []byte) (*TraitState, error) {
 	return s, nil
 }
 
-// Encode returns the stored JSON of the state.
+// Encode returns the stored JSON of the state (what json.Marshal of each
+// part returns).
 func (s *TraitState) Encode() (traits, meta []byte) {
-	traits, _ = json.Marshal(s.Traits)
-	meta, _ = json.Marshal(s.Meta)
-	return traits, meta
+	return EncodeTraits(s.Traits), encodeMeta(s.Meta)
 }
+
+// EncodeMeta returns the stored JSON of the metadata alone.
+func (s *TraitState) EncodeMeta() []byte { return encodeMeta(s.Meta) }
 
 // TypeChange reports a trait whose JSON type changed.
 type TypeChange struct {

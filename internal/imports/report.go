@@ -64,6 +64,23 @@ func (r *Report) reject(x Reject) {
 	}
 }
 
+// reportMark is the part of a report reading rows moves on, so that a chunk
+// written in the background is reported as of the rows read when it was sent.
+type reportMark struct {
+	processed, rejected, listed, truncated, records int
+}
+
+func (r *Report) mark() reportMark {
+	return reportMark{r.Processed, r.Rejected, len(r.Rejects), r.Truncated, r.Records}
+}
+
+// rewind sets the counters back (or forward) to m. Rejects listed since m
+// are only hidden, so rewinding forward again shows them.
+func (r *Report) rewind(m reportMark) {
+	r.Processed, r.Rejected, r.Truncated, r.Records = m.processed, m.rejected, m.truncated, m.records
+	r.Rejects = r.Rejects[:m.listed]
+}
+
 func (r *Report) warn(x Reject) {
 	if len(r.Warnings) < MaxRejectsListed {
 		r.Warnings = append(r.Warnings, x)

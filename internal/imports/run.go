@@ -198,21 +198,32 @@ type rowFn func(Row) (map[string]value, bool)
 type rejectFn func(int, *reason)
 
 func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
-	msgs := make([]model.Message, 0, im.Chunk)
-	flush := func() error {
-		if len(msgs) == 0 {
+	// One chunk is written while the next is read and converted: the
+	// writer is one goroutine, and SubmitDetailed does the pure part of
+	// its work (trait encoding, normalisation) on ours. The report stays
+	// what a chunk-by-chunk run gives: a chunk's outcomes are counted, and
+	// progress reported, as of the rows read when it was sent, and a failed
+	// chunk rewinds the report to that point.
+	type sent struct {
+		done chan struct{}
+		out  []ingest.Outcome
+		err  error
+		at   reportMark
+	}
+	var pending *sent
+	wait := func() error {
+		if pending == nil {
 			return nil
 		}
-		defer func() { msgs = msgs[:0] }()
-		rep.Records += len(msgs)
-		if req.DryRun {
-			return nil
+		c := pending
+		pending = nil
+		<-c.done
+		now := rep.mark()
+		rep.rewind(c.at)
+		if c.err != nil {
+			return fmt.Errorf("write %s: %w", req.Kind, c.err)
 		}
-		out, err := im.W.SubmitDetailed(ctx, msgs)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", req.Kind, err)
-		}
-		for _, o := range out {
+		for _, o := range c.out {
 			switch o {
 			case ingest.OutcomeDuplicate:
 				rep.Unchanged++
@@ -223,8 +234,34 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			}
 		}
 		progress()
+		rep.rewind(now)
 		return nil
 	}
+	msgs := make([]model.Message, 0, im.Chunk)
+	flush := func() error {
+		if err := wait(); err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		rep.Records += len(msgs)
+		if req.DryRun {
+			msgs = msgs[:0]
+			return nil
+		}
+		c := &sent{done: make(chan struct{}), at: rep.mark()}
+		pending = c
+		go func(msgs []model.Message) {
+			defer close(c.done)
+			c.out, c.err = im.W.SubmitDetailed(ctx, msgs)
+		}(msgs)
+		msgs = make([]model.Message, 0, im.Chunk)
+		return nil
+	}
+	// Whatever way the loop ends, the chunk in flight is waited for: it
+	// still uses the messages, and its outcome belongs in the report.
+	defer func() { _ = wait() }()
 	for i, r := range t.Rows {
 		t.Rows[i] = Row{} // let the cells go once converted (a million rows weigh hundreds of MB)
 		rep.Processed++
@@ -253,10 +290,16 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			}
 		}
 		if err := ctx.Err(); err != nil {
+			if werr := wait(); werr != nil {
+				return werr
+			}
 			return err
 		}
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return wait()
 }
 
 func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {

@@ -145,9 +145,16 @@ func (w *Writer) finishStates(now time.Time, states map[string]*profState, batch
 		if !st.dirty {
 			continue
 		}
-		st.row.Traits, st.row.TraitMeta = st.traits.Encode()
-		if w.opt.Normalize != nil {
-			st.row.Normalized = w.opt.Normalize(st.traits.Traits)
+		if st.pre != nil {
+			// The traits are exactly the submitted message's: its
+			// precomputed encoding and normalisation stand.
+			st.row.Traits, st.row.TraitMeta = st.pre.traits, st.traits.EncodeMeta()
+			st.row.Normalized = st.pre.normalized
+		} else {
+			st.row.Traits, st.row.TraitMeta = st.traits.Encode()
+			if w.opt.Normalize != nil {
+				st.row.Normalized = w.opt.Normalize(st.traits.Traits)
+			}
 		}
 		st.row.UpdatedAt = now
 		if st.isNew {
@@ -162,6 +169,7 @@ func (w *Writer) finishStates(now time.Time, states map[string]*profState, batch
 func (w *Writer) SetConfig(ctx context.Context, cfg identity.Config) error {
 	_, err := w.do(ctx, &job{cmd: func(context.Context) (any, error) {
 		w.graph.SetConfig(cfg)
+		w.publishRules()
 		return nil, nil
 	}})
 	return err

@@ -17,6 +17,8 @@ type slot struct {
 	job       int
 	idx       int
 	msg       *model.Message
+	pre       *prepared
+	ids       *extracted // already extracted by SubmitDetailed (nil: extract in build)
 	hash      int64
 	dup       bool
 	profileID string
@@ -28,6 +30,7 @@ type op struct {
 	traits map[string]any
 	pid    string
 	msg    *model.Message
+	pre    *prepared
 }
 
 // profState is a profile's state while a batch is built.
@@ -36,6 +39,11 @@ type profState struct {
 	traits *identity.TraitState
 	isNew  bool
 	dirty  bool
+	// pre is the precomputed encoding of the only identify that set the
+	// traits of this new profile; any other change (a second identify, a
+	// merge) drops it, since the traits then differ from that message's.
+	pre      *prepared
+	traitOps int
 }
 
 func (w *Writer) commitMessages(ctx context.Context, jobs []*job) {
@@ -44,7 +52,14 @@ func (w *Writer) commitMessages(ctx context.Context, jobs []*job) {
 	for ji, j := range jobs {
 		for i := range j.msgs {
 			m := &j.msgs[i]
-			slots = append(slots, slot{job: ji, idx: i, msg: m, hash: dedupHash(m.SourceID, m.MessageID)})
+			sl := slot{job: ji, idx: i, msg: m, hash: dedupHash(m.SourceID, m.MessageID)}
+			if j.pre != nil {
+				sl.pre = j.pre[i]
+			}
+			if j.ids != nil {
+				sl.ids = &j.ids[i]
+			}
+			slots = append(slots, sl)
 		}
 	}
 	dups := 0
@@ -111,11 +126,13 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 	now := w.opt.Now().UTC()
 	cfg := w.graph.Config()
 	var ops []op
-	newProfiles := map[string]bool{}
-	need := map[string]bool{} // existing profiles whose stored state is needed
+	// Sized for a batch of new contacts (each a profile and an identifier
+	// or two): growing these maps was a visible share of a large import.
+	newProfiles := make(map[string]bool, len(slots))
+	need := make(map[string]bool, len(slots)) // existing profiles whose stored state is needed
 	consentPIDs := map[string]bool{}
-	newIDs := map[string]model.Identifier{}
-	newIDSource := map[string]string{}
+	newIDs := make(map[string]model.Identifier, len(slots))
+	newIDSource := make(map[string]string, len(slots))
 	moved := map[string]model.Identifier{}
 	for i := range slots {
 		s := &slots[i]
@@ -123,7 +140,13 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 			continue
 		}
 		m := s.msg
-		ids, skipped := identity.Extract(m, cfg, w.opt.Keyer)
+		var ids []model.Identifier
+		var skipped []string
+		if s.ids != nil {
+			ids, skipped = s.ids.ids, s.ids.skipped
+		} else {
+			ids, skipped = identity.Extract(m, cfg, w.opt.Keyer)
+		}
 		ids = w.retypeAlias(m, ids)
 		res := w.graph.Resolve(ids, now)
 		s.profileID = res.ProfileID
@@ -155,7 +178,7 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 				"identifier_types": skipped, "message_id": m.MessageID, "source_id": m.SourceID}))
 		}
 		if m.Type == model.Identify && len(m.Traits) > 0 {
-			ops = append(ops, op{traits: m.Traits, pid: res.ProfileID, msg: m})
+			ops = append(ops, op{traits: m.Traits, pid: res.ProfileID, msg: m, pre: s.pre})
 			need[res.ProfileID] = true
 		}
 		if m.Consent != nil || isConsentEvent(m) {
@@ -174,7 +197,7 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 	}
 
 	// Load what the ops need, then replay them in message order.
-	states := map[string]*profState{}
+	states := make(map[string]*profState, len(newProfiles)+len(need))
 	for id := range newProfiles {
 		states[id] = &profState{row: store.ProfileRow{ID: id, CreatedAt: now, UpdatedAt: now}, traits: identity.NewTraitState(), isNew: true, dirty: true}
 	}
@@ -208,8 +231,16 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 				continue // unreachable: both were loaded above
 			}
 			b.Merges = append(b.Merges, w.mergeRecord(now, o.merge, sv, mg, o.msg))
+			sv.pre, mg.pre = nil, nil
+			sv.traitOps, mg.traitOps = 2, 2
 		case o.traits != nil:
 			st := states[o.pid]
+			if st.isNew && st.traitOps == 0 {
+				st.pre = o.pre
+			} else {
+				st.pre = nil
+			}
+			st.traitOps++
 			changed, tcs := st.traits.Apply(o.traits, cfg.SetOnceTraits, o.msg.Timestamp)
 			if changed {
 				st.dirty = true
@@ -235,11 +266,25 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 		b.NewIdentities = append(b.NewIdentities, store.IdentityRow{Type: id.Type, Value: id.Value, ProfileID: owner.ID,
 			Display: id.Display, SourceID: newIDSource[k], FirstSeenAt: now})
 	}
-	sort.Slice(b.NewIdentities, func(i, j int) bool {
-		return b.NewIdentities[i].Type+b.NewIdentities[i].Value < b.NewIdentities[j].Type+b.NewIdentities[j].Value
-	})
+	sortIdentities(b.NewIdentities)
 	b.Moves = w.moves(moved, newIDs)
 	return nil
+}
+
+// sortIdentities orders rows by type+value, each key built once rather
+// than twice per comparison.
+func sortIdentities(rows []store.IdentityRow) {
+	keys := make([]string, len(rows))
+	idx := make([]int, len(rows))
+	for i, r := range rows {
+		keys[i], idx[i] = r.Type+r.Value, i
+	}
+	sort.Slice(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+	sorted := make([]store.IdentityRow, len(rows))
+	for i, j := range idx {
+		sorted[i] = rows[j]
+	}
+	copy(rows, sorted)
 }
 
 // moves groups identifiers that changed owner by their final owner.

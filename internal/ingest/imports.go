@@ -36,14 +36,28 @@ func (o Outcome) String() string {
 // existing one. It runs as one writer job, so the answer and the commit see
 // the same identity graph.
 func (w *Writer) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]Outcome, error) {
+	// Identifiers (e-mail and phone keys) and trait encodings are pure
+	// work: they are computed here, on the caller's goroutine, and the
+	// writer keeps them when the rules did not change meanwhile.
+	rules := w.rules.Load()
+	exs := make([]extracted, len(msgs))
+	for i := range msgs {
+		exs[i].ids, exs[i].skipped = identity.Extract(&msgs[i], *rules, w.opt.Keyer)
+	}
+	pre := w.prepare(msgs)
 	r, err := w.do(ctx, &job{cmd: func(ctx context.Context) (any, error) {
-		cfg := w.graph.Config()
+		if w.rules.Load() != rules {
+			cfg := w.graph.Config()
+			for i := range msgs {
+				exs[i].ids, exs[i].skipped = identity.Extract(&msgs[i], cfg, w.opt.Keyer)
+			}
+		}
 		out := make([]Outcome, len(msgs))
 		// An identifier known before the job, or brought by an earlier
 		// message of this job, means the profile already existed.
-		seen := map[string]bool{}
+		seen := make(map[string]bool, len(msgs))
 		for i := range msgs {
-			ids, _ := identity.Extract(&msgs[i], cfg, w.opt.Keyer)
+			ids := exs[i].ids
 			out[i] = OutcomeCreated
 			for _, id := range ids {
 				if seen[id.Key()] || w.graph.Owner(id) != nil {
@@ -54,7 +68,7 @@ func (w *Writer) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]Ou
 				seen[id.Key()] = true
 			}
 		}
-		inner := &job{msgs: msgs, done: make(chan jobResult, 1)}
+		inner := &job{msgs: msgs, pre: pre, ids: exs, done: make(chan jobResult, 1)}
 		w.commitMessages(ctx, []*job{inner})
 		res := <-inner.done
 		if res.err != nil {
@@ -69,6 +83,57 @@ func (w *Writer) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]Ou
 		return nil, err
 	}
 	return r.out.([]Outcome), nil
+}
+
+// extracted is a message's identifiers as identity.Extract returned them.
+type extracted struct {
+	ids     []model.Identifier
+	skipped []string
+}
+
+// prepared is the encoding and normalisation of an identify's traits,
+// computed off the writer goroutine. It is the profile's stored state when
+// the message creates the profile and nothing else in the batch touches its
+// traits, the common case of a contact import.
+type prepared struct {
+	traits     []byte
+	normalized []byte
+}
+
+// prepare precomputes, on the caller's goroutine (imports run several, the
+// writer is one), what finishStates would compute for each identify whose
+// traits become a new profile's traits unchanged by Apply: no null (a
+// clear) and no $set_once envelope. The writer decides whether it applies.
+func (w *Writer) prepare(msgs []model.Message) []*prepared {
+	var out []*prepared
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Type != model.Identify || len(m.Traits) == 0 {
+			continue
+		}
+		if _, ok := m.Traits[identity.SetOnceKey]; ok {
+			continue
+		}
+		plain := true
+		for _, v := range m.Traits {
+			if v == nil {
+				plain = false
+				break
+			}
+		}
+		if !plain {
+			continue
+		}
+		p := &prepared{traits: identity.EncodeTraits(m.Traits)}
+		if w.opt.Normalize != nil {
+			p.normalized = w.opt.Normalize(m.Traits)
+		}
+		if out == nil {
+			out = make([]*prepared, len(msgs))
+		}
+		out[i] = p
+	}
+	return out
 }
 
 // Lookup finds the live profile holding an identifier, inside an Exclusive job.

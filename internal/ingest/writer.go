@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atrium-cdp/atrium/internal/identity"
@@ -43,11 +44,12 @@ type Options struct {
 	MaxBatch int              // messages per transaction (default 10,000)
 	Now      func() time.Time // clock (default time.Now)
 	NewID    func() string    // ids for profiles, merges, ledger rows
-	Keyer    identity.Keyer   // contact-value keys (default identity.SimpleKeyer)
+	Keyer    identity.Keyer   // contact-value keys (default identity.SimpleKeyer); safe for concurrent use
 	Logger   *slog.Logger
 	Observe  func(Commit) // called after every commit attempt (metrics)
 	// Normalize computes a profile's normalised contact fields from its
-	// traits whenever they change (nil: none are kept).
+	// traits whenever they change (nil: none are kept). It must be safe for
+	// concurrent use: SubmitDetailed runs it on the caller's goroutine.
 	Normalize func(traits map[string]any) json.RawMessage
 }
 
@@ -66,6 +68,8 @@ type Result struct {
 
 type job struct {
 	msgs []model.Message
+	pre  []*prepared // per message, nil when not precomputed
+	ids  []extracted // per message, extracted on the writer goroutine already (nil: extract in build)
 	cmd  func(ctx context.Context) (any, error)
 	done chan jobResult
 }
@@ -89,6 +93,12 @@ type Writer struct {
 
 	botCache map[string]bool
 
+	// rules is the identity configuration in force, published for
+	// submitters that extract identifiers on their own goroutine; the
+	// writer replaces it (SetConfig) and compares pointers to know whether
+	// an extraction was made under the rules it still applies.
+	rules atomic.Pointer[identity.Config]
+
 	mu      sync.RWMutex
 	stopped bool
 }
@@ -111,7 +121,15 @@ func New(st Store, cfg identity.Config, opt Options) *Writer {
 	if opt.Observe == nil {
 		opt.Observe = func(Commit) {}
 	}
-	return &Writer{st: st, graph: identity.NewGraph(cfg, opt.NewID), opt: opt, log: opt.Logger, in: make(chan *job, 4096), botCache: map[string]bool{}}
+	w := &Writer{st: st, graph: identity.NewGraph(cfg, opt.NewID), opt: opt, log: opt.Logger, in: make(chan *job, 4096), botCache: map[string]bool{}}
+	w.publishRules()
+	return w
+}
+
+// publishRules makes the graph's rules the ones submitters extract under.
+func (w *Writer) publishRules() {
+	cfg := w.graph.Config()
+	w.rules.Store(&cfg)
 }
 
 // Load rebuilds the in-memory state (identity graph, dedup filter, sequence)
