@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/atrium-cdp/atrium/internal/app"
 	"github.com/atrium-cdp/atrium/internal/imports"
 	"github.com/atrium-cdp/atrium/internal/ingest"
@@ -93,7 +91,9 @@ func Import(ctx context.Context, o ImportOptions) (ImportResult, error) {
 		return r, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := ingest.New(st, cfg, ingest.Options{NewID: uuid.NewString, Keyer: app.Keyer(), Logger: quiet})
+	// The same writer options as the server: keys and normalised fields are
+	// part of what an import costs.
+	w := ingest.New(st, cfg, app.WriterOptions(cfg, quiet))
 	if err := w.Load(ctx); err != nil {
 		return r, err
 	}
