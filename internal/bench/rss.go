@@ -30,9 +30,6 @@ func ThisMachine() Machine {
 // PeakRSSMB returns the process's peak resident set size (VmHWM), in MB.
 func PeakRSSMB() float64 { return float64(procKB("/proc/self/status", "VmHWM:")) / 1024 }
 
-// RSSMB returns the current resident set size (VmRSS), in MB.
-func RSSMB() float64 { return float64(procKB("/proc/self/status", "VmRSS:")) / 1024 }
-
 func procKB(file, key string) int64 {
 	f, err := os.Open(file)
 	if err != nil {

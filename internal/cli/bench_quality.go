@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/atrium-cdp/atrium/internal/bench"
 	"io"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -101,7 +101,7 @@ func runBenchQuality(ctx context.Context, args []string, stdout io.Writer) error
 	rep.AddressesPerSec = float64(*n) / addr.elapsed.Seconds()
 	rep.AddressRatio = rep.AddressesPerSec / rep.BaselineRowsPerSec
 	rep.Statuses = contact.counts.merge(addr.counts)
-	rep.PeakRSSMiB = benchPeakRSSMiB()
+	rep.PeakRSSMiB = bench.PeakRSSMB()
 	rep.BaselineSink = sink.Load()
 
 	if *asJSON {
@@ -206,24 +206,6 @@ func benchParallel(ctx context.Context, rows []benchContact, workers int, fn fun
 		p.counts = benchCounts(p.counts.merge(c))
 	}
 	return p, nil
-}
-
-// benchPeakRSSMiB reads the process's peak resident set (VmHWM).
-func benchPeakRSSMiB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseFloat(f[1], 64)
-				return kb / 1024
-			}
-		}
-	}
-	return 0
 }
 
 // benchContact is one generated contact, as a French SME's files hold it.

@@ -3,7 +3,6 @@ package imports
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -273,13 +272,4 @@ func personal(kind, field string) bool {
 	}
 	// Unknown columns of people-centred files may hold anything personal.
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -2,7 +2,6 @@ package match
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -124,20 +123,4 @@ func TestFEBRLTruePairs(t *testing.T) {
 			}
 		}
 	}
-}
-
-// evaluateDataset is used by the exploratory test below.
-func evaluateDataset(t testing.TB, name string, cfg Config) (Metrics, *Result) {
-	for _, g := range accuracyGoals {
-		if g.name == name {
-			recs, truth := g.loader(t)
-			m, res, err := EvaluateConfig(context.Background(), cfg, recs, truth)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return m, res
-		}
-	}
-	t.Fatalf("no dataset %s", name)
-	return Metrics{}, nil
 }
