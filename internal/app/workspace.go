@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/atrium-cdp/atrium/internal/identity"
+	"github.com/atrium-cdp/atrium/internal/ingest"
 	"github.com/atrium-cdp/atrium/internal/store"
 	"github.com/atrium-cdp/atrium/internal/store/duckdb"
 	"github.com/atrium-cdp/atrium/internal/web"
@@ -76,4 +78,29 @@ func LoadIdentityConfig(ctx context.Context, st *duckdb.DB) (identity.Config, er
 		return identity.Config{}, err
 	}
 	return identity.ParseConfig([]byte(raw))
+}
+
+// RunWriter runs fn with an ingest writer over a directly opened store (no
+// server), for commands and the demo that change profiles: it loads the
+// identity rules and graph, runs the writer while fn works, then drains and
+// stops it. The writer's error is returned when fn succeeded.
+func RunWriter(ctx context.Context, st *duckdb.DB, log *slog.Logger, fn func(w *ingest.Writer) error) error {
+	cfg, err := LoadIdentityConfig(ctx, st)
+	if err != nil {
+		return err
+	}
+	w := ingest.New(st, cfg, WriterOptions(cfg, log))
+	if err := w.Load(ctx); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	ferr := fn(w)
+	w.Stop()
+	cancel()
+	if err := <-done; err != nil && ferr == nil {
+		ferr = err
+	}
+	return ferr
 }

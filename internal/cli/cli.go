@@ -29,6 +29,7 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"demo":     {"build a demo workspace from bundled public data, run the whole pipeline and serve it", runDemo},
 		"init":     {"create a workspace: schema, a first source and an admin API token", runInit},
 		"serve":    {"run the collection API, the REST API and the workers", runServe},
 		"profiles": {"read profiles (get, lookup, events, merges) and merge or unmerge them", runProfiles},

@@ -56,24 +56,7 @@ func (t *target) Close() {
 // withWriter runs fn with an ingest writer over the directly opened store,
 // for commands that change profiles.
 func (t *target) withWriter(ctx context.Context, fn func(w *ingest.Writer) error) error {
-	cfg, err := app.LoadIdentityConfig(ctx, t.db)
-	if err != nil {
-		return err
-	}
-	w := ingest.New(t.db, cfg, app.WriterOptions(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err := w.Load(ctx); err != nil {
-		return err
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	ferr := fn(w)
-	w.Stop()
-	cancel()
-	if err := <-done; err != nil && ferr == nil {
-		ferr = err
-	}
-	return ferr
+	return app.RunWriter(ctx, t.db, slog.New(slog.NewTextHandler(io.Discard, nil)), fn)
 }
 
 // apiClient calls the running server's REST API.
