@@ -16,6 +16,24 @@ import (
 // Merge merges profile b into profile a on an administrator's word (both live,
 // distinct). The guard-rails do not apply; the merge is audited and undoable.
 func (w *Writer) Merge(ctx context.Context, a, b, actor string) (model.Merge, error) {
+	return w.MergeNoted(ctx, a, b, actor, MergeNote{})
+}
+
+// MergeNote says why a merge that no shared identifier forced is made: its
+// rule ("probabilistic") and the evidence behind it, kept under "match" in
+// the merge record's evidence beside the identifiers moved and the traits
+// filled.
+type MergeNote struct {
+	Rule     string
+	Evidence json.RawMessage
+}
+
+// MergeNoted is Merge with the rule and evidence of note (the zero note is
+// an administrator's merge, rule "admin").
+func (w *Writer) MergeNoted(ctx context.Context, a, b, actor string, note MergeNote) (model.Merge, error) {
+	if len(note.Evidence) > 0 && !json.Valid(note.Evidence) {
+		return model.Merge{}, fmt.Errorf("merge %s and %s: evidence is not JSON", a, b)
+	}
 	r, err := w.do(ctx, &job{cmd: func(ctx context.Context) (any, error) {
 		var rec model.Merge
 		err := w.apply(ctx, func(batch *store.Batch) error {
@@ -37,6 +55,19 @@ func (w *Writer) Merge(ctx context.Context, a, b, actor string) (model.Merge, er
 			mo, _ := w.graph.ForceMerge(a, b)
 			rec = w.mergeRecord(now, &mo, states[a], states[b], nil)
 			rec.Actor = actor
+			if note.Rule != "" {
+				rec.Rule = note.Rule
+			}
+			if len(note.Evidence) > 0 {
+				var ev map[string]json.RawMessage
+				if err := json.Unmarshal(rec.Evidence, &ev); err != nil {
+					return fmt.Errorf("merge evidence: %w", err)
+				}
+				ev["match"] = note.Evidence
+				if rec.Evidence, err = json.Marshal(ev); err != nil {
+					return fmt.Errorf("merge evidence: %w", err)
+				}
+			}
 			batch.Merges = append(batch.Merges, rec)
 			batch.Moves = w.moves(keyed(mo.Moved), nil)
 			w.finishStates(now, states, batch)

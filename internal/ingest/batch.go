@@ -82,7 +82,9 @@ func (w *Writer) commitMessages(ctx context.Context, jobs []*job) {
 	for i, j := range jobs {
 		j.done <- jobResult{res: results[i], err: err}
 	}
-	w.opt.Observe(Commit{Messages: len(slots) - dups, Duplicates: dups, Requests: len(jobs), Duration: time.Since(start), Err: err})
+	touched, merged := w.takeTouched()
+	w.opt.Observe(Commit{Messages: len(slots) - dups, Duplicates: dups, Requests: len(jobs), Duration: time.Since(start), Err: err,
+		Touched: touched, Merged: merged})
 }
 
 // markDuplicates flags messages whose (source, messageId) is already stored or

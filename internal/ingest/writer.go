@@ -53,11 +53,17 @@ type Options struct {
 	Normalize func(traits map[string]any) json.RawMessage
 }
 
-// Commit describes one transaction, for metrics.
+// Commit describes one transaction, for metrics and for the services that
+// react to changed profiles (segments).
 type Commit struct {
 	Messages, Duplicates, Requests int
 	Duration                       time.Duration
 	Err                            error
+	// Touched lists, after a successful commit, the live profiles whose data
+	// (events, traits, consents, identities, merges, imported contacts)
+	// changed; Merged lists the profiles merged away by it (no longer live).
+	// Both are nil when the commit failed.
+	Touched, Merged []string
 }
 
 // Result tells a request what happened to its messages.
@@ -92,6 +98,10 @@ type Writer struct {
 	in    chan *job
 
 	botCache map[string]bool
+
+	// touched and merged are the profiles the last successful apply changed,
+	// reported by the next Commit (writer goroutine only).
+	touched, merged []string
 
 	// rules is the identity configuration in force, published for
 	// submitters that extract identifiers on their own goroutine; the
@@ -222,7 +232,13 @@ func (w *Writer) Run(ctx context.Context) error {
 func (w *Writer) step(ctx context.Context, first *job) {
 	ctx = context.WithoutCancel(ctx) // a started commit finishes even during shutdown
 	if first.cmd != nil {
+		start := time.Now()
 		out, err := first.cmd(ctx)
+		// A command that committed profile changes of its own (merge,
+		// unmerge) reports them like a message commit would.
+		if t, m := w.takeTouched(); len(t)+len(m) > 0 {
+			w.opt.Observe(Commit{Requests: 1, Duration: time.Since(start), Touched: t, Merged: m})
+		}
 		first.done <- jobResult{out: out, err: err}
 		return
 	}
@@ -268,7 +284,48 @@ func (w *Writer) apply(ctx context.Context, fn func(b *store.Batch) error) error
 	for _, e := range b.Events {
 		w.seen.add(e.DedupHash)
 	}
+	w.noteTouched(b)
 	return nil
+}
+
+// noteTouched records the live profiles b changed and the ones it merged away.
+func (w *Writer) noteTouched(b *store.Batch) {
+	seen := map[string]bool{}
+	add := func(id string) {
+		if id != "" && !seen[id] && w.graph.Node(id) != nil {
+			seen[id] = true
+			w.touched = append(w.touched, id)
+		}
+	}
+	for i := range b.NewProfiles {
+		add(b.NewProfiles[i].ID)
+	}
+	for i := range b.ProfileUpdates {
+		add(b.ProfileUpdates[i].ID)
+	}
+	for i := range b.Moves {
+		add(b.Moves[i].ProfileID)
+	}
+	for i := range b.Merges {
+		add(b.Merges[i].SurvivorID)
+		w.merged = append(w.merged, b.Merges[i].MergedID)
+	}
+	for i := range b.Consents {
+		add(b.Consents[i].ProfileID)
+	}
+	for i := range b.Groups {
+		add(b.Groups[i].ProfileID)
+	}
+	for i := range b.Events {
+		add(b.Events[i].ProfileID)
+	}
+}
+
+// takeTouched returns and clears what noteTouched recorded.
+func (w *Writer) takeTouched() (touched, merged []string) {
+	touched, merged = w.touched, w.merged
+	w.touched, w.merged = nil, nil
+	return touched, merged
 }
 
 func (w *Writer) newID() string { return w.opt.NewID() }

@@ -165,6 +165,7 @@ var PersonalData = []PersonalTable{
 	{"order_items", "profile_id"},
 	{"profile_scores", "profile_id"},
 	{"segment_memberships", "profile_id"},
+	{"segment_changes", "profile_id"},
 	{"deliveries", "profile_id"},
 	{"privacy_requests", "profile_id"},
 	{"audit_log", "profile_id"},

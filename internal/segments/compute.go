@@ -1,0 +1,350 @@
+package segments
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/atrium-cdp/atrium/internal/segments/rule"
+	"github.com/atrium-cdp/atrium/internal/store"
+)
+
+// RefreshOptions choose the segments a Refresh computes.
+type RefreshOptions struct {
+	// All computes every segment. Otherwise Refresh computes the segments
+	// in IDs and, unless IDs is given, the due ones: never computed, failed
+	// and due for a retry, or with a moving time window.
+	All bool
+	IDs []string
+	// Dependents adds the segments that refer (transitively) to the chosen
+	// ones, so that they follow a changed definition.
+	Dependents bool
+}
+
+// RefreshResult is what one Refresh did, per segment in computation order.
+type RefreshResult struct {
+	Segments []Computed `json:"segments"`
+}
+
+// Computed is the outcome of one segment's computation.
+type Computed struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Size       int64  `json:"size"`
+	Entered    int64  `json:"entered"`
+	Exited     int64  `json:"exited"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Backoff after the n-th consecutive failure (n ≥ 1): 30 s doubling up to an
+// hour.
+func Backoff(n int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// Refresh computes segments fully (the rule over every live profile), in
+// dependency order, each in its own transaction. The scheduler calls it with
+// the zero options every Interval; `atrium segments refresh` calls it once.
+// A failed computation is recorded on its segment (error, retries, next
+// retry) and does not stop the others; the returned error is for failures to
+// read the definitions only.
+func (s *Service) Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
+	s.compute.Lock()
+	defer s.compute.Unlock()
+	res := RefreshResult{Segments: []Computed{}}
+	defs, err := s.load(ctx)
+	if err != nil {
+		return res, err
+	}
+	order := topo(defs)
+	chosen := map[string]bool{}
+	now := s.opt.Now()
+	byName := map[string]*def{}
+	for _, d := range defs {
+		byName[d.row.Name] = d
+	}
+	for _, d := range order {
+		switch {
+		case o.All:
+			chosen[d.row.ID] = true
+		case len(o.IDs) > 0:
+			for _, id := range o.IDs {
+				if id == d.row.ID {
+					chosen[id] = true
+				}
+			}
+		default:
+			due := d.row.Status == store.SegmentPending ||
+				(d.row.Status == store.SegmentError && (d.row.NextRetryAt == nil || !now.Before(*d.row.NextRetryAt)))
+			chosen[d.row.ID] = due || s.windowed(d, byName)
+		}
+		// Order guarantees references come first: a segment follows any
+		// chosen segment it refers to.
+		if o.Dependents || len(o.IDs) == 0 {
+			for _, r := range d.refs {
+				if rd := byName[r]; rd != nil && chosen[rd.row.ID] && (o.Dependents || o.All || len(o.IDs) == 0) {
+					chosen[d.row.ID] = true
+				}
+			}
+		}
+	}
+	ids := s.idsByName(defs)
+	for _, d := range order {
+		if !chosen[d.row.ID] {
+			continue
+		}
+		res.Segments = append(res.Segments, s.computeFull(ctx, d, ids))
+	}
+	return res, nil
+}
+
+// windowed reports whether d or a segment it refers to has a moving window.
+func (s *Service) windowed(d *def, byName map[string]*def) bool {
+	seen := map[string]bool{}
+	var walk func(d *def) bool
+	walk = func(d *def) bool {
+		if d.windowed {
+			return true
+		}
+		seen[d.row.Name] = true
+		for _, r := range d.refs {
+			if rd := byName[r]; rd != nil && !seen[r] && walk(rd) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(d)
+}
+
+func (s *Service) idsByName(defs []*def) map[string]string {
+	ids := make(map[string]string, len(defs))
+	for _, d := range defs {
+		ids[d.row.Name] = d.row.ID
+	}
+	return ids
+}
+
+// topo orders defs so that every segment comes after the ones it refers to
+// (by name, then stable). References that do not resolve are ignored here;
+// compiling such a rule fails and is reported on the segment.
+func topo(defs []*def) []*def {
+	sort.Slice(defs, func(i, j int) bool { return defs[i].row.Name < defs[j].row.Name })
+	byName := map[string]*def{}
+	for _, d := range defs {
+		byName[d.row.Name] = d
+	}
+	state := map[string]int{} // 1 visiting, 2 done
+	out := make([]*def, 0, len(defs))
+	var visit func(d *def)
+	visit = func(d *def) {
+		if state[d.row.Name] != 0 {
+			return // done, or a cycle (refused on save; never loops)
+		}
+		state[d.row.Name] = 1
+		for _, r := range d.refs {
+			if rd := byName[r]; rd != nil {
+				visit(rd)
+			}
+		}
+		state[d.row.Name] = 2
+		out = append(out, d)
+	}
+	for _, d := range defs {
+		visit(d)
+	}
+	return out
+}
+
+// computeFull evaluates d over every live profile and applies the result.
+// Called with s.compute held.
+func (s *Service) computeFull(ctx context.Context, d *def, ids map[string]string) Computed {
+	start := time.Now()
+	c := Computed{ID: d.row.ID, Name: d.row.Name}
+	applied, err := s.evaluate(ctx, d, ids, false, nil, nil, true, start)
+	c.DurationMS = time.Since(start).Milliseconds()
+	if err != nil {
+		c.Error = err.Error()
+		retries := d.row.Retries + 1
+		next := s.opt.Now().Add(Backoff(retries))
+		if ferr := s.st.SegmentFailed(ctx, d.row.ID, truncate(err.Error(), 1000), retries, next); ferr != nil {
+			s.log.Error("recording a segment failure", "segment", d.row.ID, "err", ferr)
+		}
+		s.log.Warn("segment computation failed", "segment", d.row.Name, "retries", retries, "next", next, "err", err)
+		return c
+	}
+	c.Size, c.Entered, c.Exited = applied.Size, applied.Entered, applied.Exited
+	return c
+}
+
+// evaluate compiles d (for candidates when only) and applies it.
+func (s *Service) evaluate(ctx context.Context, d *def, ids map[string]string, only bool, candidates, gone []string,
+	full bool, started time.Time) (store.SegmentApplied, error) {
+	if d.err != nil {
+		return store.SegmentApplied{}, fmt.Errorf("stored rule unreadable: %w", d.err)
+	}
+	now := s.opt.Now()
+	q, err := rule.Compile(d.expr, rule.Env{Now: now, Location: d.loc, SegmentID: resolver(ids), Only: only})
+	if err != nil {
+		return store.SegmentApplied{}, fmt.Errorf("compile rule: %w", err)
+	}
+	args := q.Args
+	if only {
+		args = append(append([]any{}, q.Args...), candidates)
+	}
+	applied, err := s.st.ApplySegment(ctx, store.SegmentEval{SegmentID: d.row.ID, SQL: q.SQL, Args: args, Only: only,
+		Candidates: candidates, Gone: gone, At: now, Full: full, Started: started})
+	if err != nil {
+		return applied, err
+	}
+	s.publish(ctx, applied)
+	return applied, nil
+}
+
+// publish hands the change-feed rows an evaluation wrote to the Listener.
+func (s *Service) publish(ctx context.Context, a store.SegmentApplied) {
+	if s.opt.Listener == nil || a.LastSeq == 0 {
+		return
+	}
+	const page = 10000
+	for after := a.FirstSeq - 1; after < a.LastSeq; {
+		rows, err := s.st.SegmentChanges(ctx, after, min(page, int(a.LastSeq-after)))
+		if err != nil || len(rows) == 0 {
+			if err != nil {
+				s.log.Error("reading segment changes for the listener", "err", err)
+			}
+			return
+		}
+		changes := make([]Change, len(rows))
+		for i, r := range rows {
+			changes[i] = Change(r)
+		}
+		if err := s.opt.Listener.SegmentChanged(ctx, changes); err != nil {
+			s.log.Error("segment listener failed (the change feed keeps the changes)", "err", err)
+		}
+		after = rows[len(rows)-1].Seq
+	}
+}
+
+// Changes returns up to limit change-feed rows after seq, oldest first: the
+// durable record of every enter and exit, for consumers that keep a cursor.
+func (s *Service) Changes(ctx context.Context, after int64, limit int) ([]Change, error) {
+	rows, err := s.st.SegmentChanges(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Change, len(rows))
+	for i, r := range rows {
+		out[i] = Change(r)
+	}
+	return out, nil
+}
+
+// Touched queues profiles for real-time re-evaluation: touched are live
+// profiles whose data changed, gone are profiles merged away. It never
+// blocks (the ingest writer calls it after each commit); the worker in Run
+// evaluates everything queued since its last pass in one pass.
+func (s *Service) Touched(touched, gone []string) {
+	if len(touched)+len(gone) == 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, id := range touched {
+		s.pending[id] = true
+	}
+	for _, id := range gone {
+		s.gone[id] = true
+		delete(s.pending, id)
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// maxCandidates bounds the profiles one real-time evaluation binds as a
+// parameter; larger sets (an import) are evaluated in several.
+const maxCandidates = 50000
+
+// EvaluateTouched re-evaluates, in every computed segment and in dependency
+// order, the profiles queued by Touched. It returns how many profiles it
+// evaluated. Run calls it whenever something is queued.
+func (s *Service) EvaluateTouched(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	touched := make([]string, 0, len(s.pending))
+	for id := range s.pending {
+		touched = append(touched, id)
+	}
+	gone := make([]string, 0, len(s.gone))
+	for id := range s.gone {
+		gone = append(gone, id)
+	}
+	s.pending, s.gone = map[string]bool{}, map[string]bool{}
+	s.mu.Unlock()
+	if len(touched)+len(gone) == 0 {
+		return 0, nil
+	}
+	sort.Strings(touched)
+	s.compute.Lock()
+	defer s.compute.Unlock()
+	defs, err := s.load(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ids := s.idsByName(defs)
+	for _, d := range topo(defs) {
+		if d.row.Status == store.SegmentPending {
+			continue // its first full computation will count these profiles
+		}
+		for i := 0; i == 0 || i < len(touched); i += maxCandidates {
+			chunk := touched[i:min(i+maxCandidates, len(touched))]
+			g := gone
+			if i > 0 {
+				g = nil
+			}
+			if _, err := s.evaluate(ctx, d, ids, true, chunk, g, false, time.Now()); err != nil {
+				// The next full computation corrects whatever this one
+				// missed: mark the segment failed so the scheduler retries.
+				s.log.Warn("real-time segment evaluation failed", "segment", d.row.Name, "err", err)
+				if ferr := s.st.SegmentFailed(ctx, d.row.ID, truncate("real-time evaluation: "+err.Error(), 1000),
+					d.row.Retries+1, s.opt.Now()); ferr != nil {
+					s.log.Error("recording a segment failure", "segment", d.row.ID, "err", ferr)
+				}
+				break
+			}
+		}
+	}
+	return len(touched) + len(gone), nil
+}
+
+// Run keeps segments current until ctx is done: it evaluates profiles
+// queued by Touched as soon as they arrive, and every Interval refreshes the
+// due segments (moving windows, retries, never computed).
+func (s *Service) Run(ctx context.Context) error {
+	tick := time.NewTicker(s.opt.Interval)
+	defer tick.Stop()
+	if _, err := s.Refresh(ctx, RefreshOptions{}); err != nil && ctx.Err() == nil {
+		s.log.Error("segment refresh", "err", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+			if _, err := s.EvaluateTouched(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("real-time segment evaluation", "err", err)
+			}
+		case <-tick.C:
+			if _, err := s.Refresh(ctx, RefreshOptions{}); err != nil && ctx.Err() == nil {
+				s.log.Error("segment refresh", "err", err)
+			}
+		}
+	}
+}
