@@ -169,6 +169,8 @@ var PersonalData = []PersonalTable{
 	{"deliveries", "profile_id"},
 	{"privacy_requests", "profile_id"},
 	{"audit_log", "profile_id"},
+	{"dedupe_reviews", "profile_a"}, // a review pairs two profiles: either one's erasure removes it
+	{"dedupe_reviews", "profile_b"},
 }
 
 // ProfileView is a live profile as the API shows it.
