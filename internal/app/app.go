@@ -23,11 +23,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/atrium-cdp/atrium/internal/activate"
 	"github.com/atrium-cdp/atrium/internal/collect"
+	"github.com/atrium-cdp/atrium/internal/dedupe"
 	"github.com/atrium-cdp/atrium/internal/identity"
 	"github.com/atrium-cdp/atrium/internal/ingest"
+	"github.com/atrium-cdp/atrium/internal/segments"
 	"github.com/atrium-cdp/atrium/internal/store"
 	"github.com/atrium-cdp/atrium/internal/store/duckdb"
+	"github.com/atrium-cdp/atrium/internal/traits/computed"
 	"github.com/atrium-cdp/atrium/internal/web"
 )
 
@@ -42,6 +46,15 @@ type Config struct {
 	// Ready, when set, receives the bound address once the server accepts
 	// connections (tests and the bench use it).
 	Ready func(addr string)
+	// SegmentsInterval is how often time-window segments are recomputed and
+	// failed computations retried (default 30 s).
+	SegmentsInterval time.Duration
+	// Now is the clock of the segment rules (default time.Now; tests).
+	Now func() time.Time
+	// ScoreSteps are the steps of "atrium scores run" (package cli keeps
+	// the list); ScoresEvery runs them all on that period (0: never).
+	ScoreSteps  []ScoreStep
+	ScoresEvery time.Duration
 }
 
 // Validate checks the configuration.
@@ -55,6 +68,9 @@ func (c *Config) Validate() error {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("config: listen address %q: the port must be a number from 0 to 65535", c.Addr)
+	}
+	if c.ScoresEvery < 0 {
+		return fmt.Errorf("config: scores period %s must be 0 (off) or positive", c.ScoresEvery)
 	}
 	if c.MaxBatch < 0 || c.MaxBatch > 100000 {
 		return fmt.Errorf("config: max batch %d must be between 1 and 100000", c.MaxBatch)
@@ -125,11 +141,46 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 
 	wopt := WriterOptions(idCfg, log)
 	wopt.MaxBatch = cfg.MaxBatch
-	wopt.Observe = func(c ingest.Commit) {
+	// Activation delivers segment enters and exits to destinations; it also
+	// reads the segments' change feed from its own cursor (nothing lost if
+	// the process stops between a membership commit and the listener).
+	dispatcher := activate.New(st, activate.Options{Logger: log, Metrics: activate.NewMetrics(reg)})
+	segs := segments.New(st, segments.Options{Now: cfg.Now, Interval: cfg.SegmentsInterval, Logger: log,
+		Listener: activationListener{dispatcher}})
+	// Every commit is handed to each subscriber in turn, on the writer
+	// goroutine: a subscriber must return at once (segments only queue the
+	// touched profiles for their own worker).
+	observers := []func(ingest.Commit){
+		func(c ingest.Commit) {
+			if c.Err == nil {
+				segs.Touched(c.Touched, c.Merged)
+			}
+		},
+	}
+	observers = append(observers, func(c ingest.Commit) {
+		if c.Messages+c.Duplicates == 0 && c.Err == nil {
+			return // an administrative merge or unmerge, not an ingest transaction
+		}
 		commitSeconds.Observe(c.Duration.Seconds())
 		commitMessages.Observe(float64(c.Messages + c.Duplicates))
 		if c.Err != nil {
 			commitErrors.Inc()
+		}
+	})
+	// Computed traits recompute the profiles commits and order imports
+	// touched (scores.go).
+	tracker := computed.NewTracker()
+	traitsEngine := computed.NewService(st, time.Now)
+	observers = append(observers, func(c ingest.Commit) {
+		if c.Err == nil {
+			tracker.Touch(c.Touched...)
+			tracker.Touch(c.Merged...)
+		}
+	})
+	// More subscribers (computed traits, ...) append to observers here.
+	wopt.Observe = func(c ingest.Commit) {
+		for _, o := range observers {
+			o(c)
 		}
 	}
 	writer := ingest.New(st, idCfg, wopt)
@@ -137,6 +188,7 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 		return fmt.Errorf("load ingest state: %w", err)
 	}
 
+	scores := &scoresRunner{steps: cfg.ScoreSteps, env: ScoreEnv{DB: st, Computed: traitsEngine}}
 	localToken := web.NewToken()
 	var ready atomic.Bool
 	router := web.NewRouter(web.Deps{
@@ -144,8 +196,14 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 		Collect: collect.NewHandler(&collect.Decoder{}, ws, writer, log, reg),
 		Keyer:   Keyer(), Region: idCfg.DefaultRegion, Gather: reg, Logger: log,
 		Ready: ready.Load, Settings: st, Rules: writer, Quality: st,
-		PutSetting: func(ctx context.Context, k, v string) error { return st.PutSetting(ctx, k, v, time.Now()) },
-		Imports:    NewImportJobs(st, ws, writer, log),
+		PutSetting:     func(ctx context.Context, k, v string) error { return st.PutSetting(ctx, k, v, time.Now()) },
+		Imports:        newImportJobsTouching(st, ws, writer, log, tracker),
+		Segments:       segs,
+		Recommend:      st,
+		Dedupe:         dedupe.New(st, writer, uuid.NewString, time.Now),
+		ComputedTraits: traitsEngine,
+		Scores:         scores,
+		Destinations:   dispatcher,
 	})
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
@@ -161,6 +219,14 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 	defer stopWriter()
 	g := new(errgroup.Group)
 	g.Go(func() error { return writer.Run(writerCtx) })
+	g.Go(func() error { return segs.Run(writerCtx) })
+	// Stops with the writer: workers finish their attempts in flight (up to
+	// the dispatcher's grace), and pending rows wait in the store.
+	g.Go(func() error { return dispatcher.Run(writerCtx) })
+	g.Go(func() error { traitsEngine.RunIncremental(writerCtx, tracker, incrementalDelay, log); return nil })
+	if cfg.ScoresEvery > 0 && len(cfg.ScoreSteps) > 0 {
+		g.Go(func() error { scores.schedule(writerCtx, cfg.ScoresEvery, log); return nil })
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	ready.Store(true)
@@ -213,6 +279,18 @@ func ReadServerInfo(dataDir string) (ServerInfo, error) {
 	}
 	err = json.Unmarshal(b, &info)
 	return info, err
+}
+
+// activationListener hands segment changes to activation: the one adapter
+// between package segments and package activate.
+type activationListener struct{ d *activate.Dispatcher }
+
+func (l activationListener) SegmentChanged(ctx context.Context, cs []segments.Change) error {
+	out := make([]activate.Change, len(cs))
+	for i, c := range cs {
+		out[i] = activate.Change{Seq: c.Seq, SegmentID: c.SegmentID, ProfileID: c.ProfileID, Kind: c.Kind, At: c.At}
+	}
+	return l.d.SegmentChanged(ctx, out)
 }
 
 // WriterOptions are the ingest writer's options every entry point shares

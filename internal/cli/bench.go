@@ -9,10 +9,12 @@ import (
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	return sub(ctx, e, "bench", args, map[string]func(context.Context, *env, []string) error{
-		"ingest":  benchIngest,
-		"import":  benchImport,
-		"quality": benchQuality,
-		"dedupe":  benchDedupe,
+		"ingest":   benchIngest,
+		"import":   benchImport,
+		"quality":  benchQuality,
+		"dedupe":   benchDedupe,
+		"segments": benchSegments,
+		"scores":   benchScores,
 	})
 }
 

@@ -29,19 +29,21 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"demo":     {"build a demo workspace from bundled public data, run the whole pipeline and serve it", runDemo},
-		"init":     {"create a workspace: schema, a first source and an admin API token", runInit},
-		"serve":    {"run the collection API, the REST API and the workers", runServe},
-		"profiles": {"read profiles (get, lookup, events, merges) and merge or unmerge them", runProfiles},
-		"sources":  {"create, list and revoke sources and their write keys", runSources},
-		"tokens":   {"create, list and revoke API tokens", runTokens},
-		"settings": {"read or replace the identity rules (limits, priorities, placeholders, id and set-once traits)", runSettings},
-		"import":   {"import contacts, orders, products, consents or events from CSV, XLSX or JSONL files", runImport},
-		"dedupe":   {"evaluate the probabilistic matching on a labelled file", runDedupe},
-		"scores":   {"fit the CLV models (BG/NBD, Gamma-Gamma) on the workspace's orders", runScores},
-		"quality":  {"normalise and validate e-mails, phones and French postal addresses", runQualityCmd},
-		"bench":    {"measure whole-system performance (ingest, quality)", runBench},
-		"version":  {"print the version", runVersion},
+		"demo":         {"build a demo workspace from bundled public data, run the whole pipeline and serve it", runDemo},
+		"init":         {"create a workspace: schema, a first source and an admin API token", runInit},
+		"serve":        {"run the collection API, the REST API and the workers", runServe},
+		"profiles":     {"read profiles (get, lookup, events, merges) and merge or unmerge them", runProfiles},
+		"sources":      {"create, list and revoke sources and their write keys", runSources},
+		"tokens":       {"create, list and revoke API tokens", runTokens},
+		"settings":     {"read or replace the identity rules (limits, priorities, placeholders, id and set-once traits)", runSettings},
+		"import":       {"import contacts, orders, products, consents or events from CSV, XLSX or JSONL files", runImport},
+		"dedupe":       {"find duplicate profiles (merge, review queue, golden records) and evaluate the matching", runDedupe},
+		"scores":       {"fit the CLV models (BG/NBD, Gamma-Gamma) on the workspace's orders", runScores},
+		"quality":      {"normalise and validate e-mails, phones and French postal addresses", runQualityCmd},
+		"segments":     {"create, preview, refresh and export dynamic segments (members, overlap, sizes)", runSegments},
+		"destinations": {"create, list and delete webhook destinations; list, replay and test their deliveries", runDestinations},
+		"bench":        {"measure whole-system performance (ingest, quality)", runBench},
+		"version":      {"print the version", runVersion},
 	}
 }
 

@@ -4,16 +4,23 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/atrium-cdp/atrium/internal/identity/match"
 )
 
-// runDedupe dispatches "atrium dedupe <sub>". Only the evaluation of the
-// matching engine on a labelled file exists so far; deduplicating a
-// workspace's profiles is not built yet.
+// runDedupe dispatches "atrium dedupe [--dry-run]" (a run over the
+// workspace's live profiles) and "atrium dedupe <sub>".
 func runDedupe(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return dedupeRun(ctx, e, args)
+	}
 	return sub(ctx, e, "dedupe", args, map[string]func(context.Context, *env, []string) error{
-		"evaluate": dedupeEvaluate,
+		"run":          dedupeRun,
+		"review":       dedupeReview,
+		"golden":       dedupeGolden,
+		"survivorship": dedupeSurvivorship,
+		"evaluate":     dedupeEvaluate,
 	})
 }
 
@@ -28,12 +35,13 @@ func dedupeEvaluate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&m.Entity, "entity-column", "", "column holding the true entity (required)")
 	fs.StringVar(&m.EntityRegex, "entity-regex", "", "derive the entity from that column with this regular expression's first group (FEBRL: "+match.FEBRLEntityRegex+")")
 	fs.StringVar(&mappingFile, "mapping", "", "YAML file mapping columns to match fields (default: guessed from the header)")
+	direct := fs.Bool("direct", false, "read the file straight into the matcher instead of importing it into a scratch workspace")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || m.Entity == "" {
-		return usagef("usage: atrium dedupe evaluate FILE.csv --entity-column COL [--entity-regex RE] [--mapping FILE.yaml] [--json]")
+		return usagef("usage: atrium dedupe evaluate FILE.csv --entity-column COL [--entity-regex RE] [--mapping FILE.yaml] [--direct] [--json]")
 	}
 	if mappingFile != "" {
 		raw, err := os.ReadFile(mappingFile)
@@ -46,6 +54,20 @@ func dedupeEvaluate(ctx context.Context, e *env, args []string) error {
 		}
 		mm.Entity, mm.EntityRegex = m.Entity, m.EntityRegex
 		m = mm
+	}
+	if !*direct {
+		res, err := evaluateInWorkspace(ctx, pos[0], m)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return printJSON(e.stdout, res)
+		}
+		fmt.Fprintf(e.stdout, "rows %d (imported %d, rejected by the importer %d), profiles before matching %d, entities %d, candidate pairs %d\nprecision %.4f  recall %.4f  F1 %.4f  (import %.1f s, match %.1f s, total %.1f s)\nimported rows only: precision %.4f  recall %.4f  F1 %.4f\n",
+			res.Records, res.RowsImported, res.RowsRejected, res.ProfilesBeforeMatching, res.Entities, res.CandidatePairs,
+			res.Precision, res.Recall, res.F1, res.ImportSeconds, res.MatchSeconds, res.Seconds,
+			res.ImportedRowsOnly.Precision, res.ImportedRowsOnly.Recall, res.ImportedRowsOnly.F1)
+		return nil
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {

@@ -13,15 +13,23 @@ import (
 // built-in indicators (run, show).
 func runScores(ctx context.Context, e *env, args []string) error {
 	return sub(ctx, e, "scores", args, map[string]func(context.Context, *env, []string) error{
-		"model": scoresModel,
-		"run":   scoresRun,
-		"show":  scoresShow,
+		"model":     scoresModel,
+		"recommend": scoresRecommend, // scores_recommend.go
+		"run":       scoresRun,
+		"show":      scoresShow,
+		"traits":    scoresTraits, // scores_traits.go: computed trait definitions
 	})
 }
 
 // scoresModel fits the CLV models on the workspace's orders:
 // "atrium scores model clv [--until DATE] [--pareto] [--json]".
 func scoresModel(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "propensity" {
+		return scoresModelPropensity(ctx, e, args[1:])
+	}
+	if len(args) > 0 && args[0] == "recommend" {
+		return scoresModelRecommend(ctx, e, args[1:]) // scores_recommend.go
+	}
 	var c common
 	fs := c.flags("scores model", e)
 	until := fs.String("until", "", "end of the calibration period, YYYY-MM-DD (default: the last order's day)")
@@ -31,7 +39,7 @@ func scoresModel(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(pos) != 1 || pos[0] != "clv" {
-		return usagef("usage: atrium scores model clv [--until YYYY-MM-DD] [--pareto] [--json]")
+		return usagef("usage: atrium scores model clv [--until YYYY-MM-DD] [--pareto] [--json]\n       atrium scores model propensity [--cutoff YYYY-MM-DD] [--horizon-days N] [--lambda L] [--json]")
 	}
 	var end time.Time
 	if *until != "" {

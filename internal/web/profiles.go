@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atrium-cdp/atrium/internal/identity"
 	"github.com/atrium-cdp/atrium/internal/model"
@@ -290,8 +291,8 @@ func (a *api) undoMerge(w http.ResponseWriter, r *http.Request) error {
 
 // checkID refuses ids that cannot be ours before they reach a query.
 func checkID(id string) error {
-	if id == "" || len(id) > 64 || strings.ContainsAny(id, " \x00/") {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_id", Message: "malformed id"}
+	if id == "" || len(id) > 64 || strings.ContainsAny(id, " \x00/") || !utf8.ValidString(id) {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_id", Message: "malformed id: 1 to 64 UTF-8 characters without spaces or slashes"}
 	}
 	return nil
 }

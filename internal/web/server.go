@@ -19,8 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atrium-cdp/atrium/internal/collect"
+	"github.com/atrium-cdp/atrium/internal/dedupe"
 	"github.com/atrium-cdp/atrium/internal/imports"
 	"github.com/atrium-cdp/atrium/internal/model"
+	"github.com/atrium-cdp/atrium/internal/segments"
 	"github.com/atrium-cdp/atrium/internal/store"
 	"github.com/atrium-cdp/atrium/internal/workspace"
 )
@@ -82,6 +84,20 @@ type Deps struct {
 	Quality QualityReporter
 	// Imports runs file imports (nil disables the imports API).
 	Imports *imports.Jobs
+	// Segments manages dynamic segments (nil disables the segments API).
+	Segments *segments.Service
+	// Dedupe runs probabilistic deduplication, its review queue and golden
+	// records (nil answers 503 on those routes).
+	Dedupe *dedupe.Service
+	// Recommend serves product recommendations (nil answers 500 on that route).
+	Recommend Recommender
+	// ComputedTraits manages computed trait definitions and Scores runs
+	// the "scores run" steps (nil answers 501 on their routes).
+	ComputedTraits ComputedTraits
+	Scores         ScoresRunner
+	// Destinations manages activation destinations and deliveries (nil
+	// answers 503 on their routes).
+	Destinations Destinations
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -104,6 +120,7 @@ func NewRouter(d Deps) http.Handler {
 		{"GET", "/api/v1/profiles/{id}", Read, api.wrap(api.getProfile)},
 		{"GET", "/api/v1/profiles/{id}/events", Read, api.wrap(api.profileEvents)},
 		{"GET", "/api/v1/profiles/{id}/merges", Read, api.wrap(api.profileMerges)},
+		{"GET", "/api/v1/profiles/{id}/recommendations", Read, api.wrap(api.profileRecommendations)},
 		{"POST", "/api/v1/profiles/{id}/merge", Admin, api.wrap(api.mergeProfiles)},
 		{"POST", "/api/v1/merges/{id}/undo", Admin, api.wrap(api.undoMerge)},
 
@@ -113,6 +130,46 @@ func NewRouter(d Deps) http.Handler {
 
 		{"POST", "/api/v1/imports", Admin, api.wrap(api.createImport)},
 		{"GET", "/api/v1/imports/{id}", Read, api.wrap(api.getImport)},
+
+		{"POST", "/api/v1/dedupe/run", Admin, api.wrap(api.runDedupe)},
+		{"GET", "/api/v1/dedupe/reviews", Read, api.wrap(api.listReviews)},
+		{"GET", "/api/v1/dedupe/reviews/{id}", Read, api.wrap(api.getReview)},
+		{"POST", "/api/v1/dedupe/reviews/{id}/accept", Admin, api.wrap(api.acceptReview)},
+		{"POST", "/api/v1/dedupe/reviews/{id}/reject", Admin, api.wrap(api.rejectReview)},
+		{"GET", "/api/v1/profiles/{id}/golden", Read, api.wrap(api.goldenRecord)},
+		{"GET", "/api/v1/settings/survivorship", Read, api.wrap(api.getSurvivorship)},
+		{"PUT", "/api/v1/settings/survivorship", Admin, api.wrap(api.putSurvivorship)},
+
+		{"GET", "/api/v1/segments", Read, api.wrap(api.listSegments)},
+		{"POST", "/api/v1/segments", Admin, api.wrap(api.createSegment)},
+		{"POST", "/api/v1/segments/preview", Read, api.wrap(api.previewSegment)},
+		{"POST", "/api/v1/segments/refresh", Admin, api.wrap(api.refreshSegments)},
+		{"GET", "/api/v1/segments/changes", Read, api.wrap(api.segmentChanges)},
+		{"GET", "/api/v1/segments/{id}", Read, api.wrap(api.getSegment)},
+		{"PUT", "/api/v1/segments/{id}", Admin, api.wrap(api.updateSegment)},
+		{"DELETE", "/api/v1/segments/{id}", Admin, api.wrap(api.deleteSegment)},
+		{"GET", "/api/v1/segments/{id}/members", Read, api.wrap(api.segmentMembers)},
+		{"GET", "/api/v1/segments/{id}/overlap", Read, api.wrap(api.overlapSegments)},
+		{"GET", "/api/v1/segments/{id}/sizes", Read, api.wrap(api.segmentSizes)},
+		{"GET", "/api/v1/segments/{id}/export", Admin, api.wrap(api.exportSegment)},
+
+		{"GET", "/api/v1/destinations", Read, api.wrap(api.listDestinations)},
+		{"POST", "/api/v1/destinations", Admin, api.wrap(api.createDestination)},
+		{"GET", "/api/v1/destinations/{id}", Read, api.wrap(api.getDestination)},
+		{"PUT", "/api/v1/destinations/{id}", Admin, api.wrap(api.updateDestination)},
+		{"DELETE", "/api/v1/destinations/{id}", Admin, api.wrap(api.deleteDestination)},
+		{"GET", "/api/v1/destinations/{id}/deliveries", Read, api.wrap(api.destinationDeliveries)},
+		{"POST", "/api/v1/destinations/{id}/replay", Admin, api.wrap(api.replayDeliveries)},
+		{"POST", "/api/v1/destinations/{id}/test", Admin, api.wrap(api.testDestination)},
+		{"POST", "/api/v1/destinations/{id}/sync", Admin, api.wrap(api.syncDestination)},
+
+		{"GET", "/api/v1/computed-traits", Read, api.wrap(api.listComputedTraits)},
+		{"POST", "/api/v1/computed-traits", Admin, api.wrap(api.createComputedTrait)},
+		{"PUT", "/api/v1/computed-traits", Admin, api.wrap(api.applyComputedTraits)},
+		{"GET", "/api/v1/computed-traits/{name}", Read, api.wrap(api.getComputedTrait)},
+		{"PUT", "/api/v1/computed-traits/{name}", Admin, api.wrap(api.updateComputedTrait)},
+		{"DELETE", "/api/v1/computed-traits/{name}", Admin, api.wrap(api.deleteComputedTrait)},
+		{"POST", "/api/v1/scores/run", Admin, api.wrap(api.runScores)},
 
 		{"GET", "/api/v1/sources", Admin, api.wrap(api.listSources)},
 		{"POST", "/api/v1/sources", Admin, api.wrap(api.createSource)},
