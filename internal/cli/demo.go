@@ -55,7 +55,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 			out = e.stderr
 		}
 		fmt.Fprintf(out, "Building the demo workspace in %s from the bundled public data:\n", *dir)
-		sum, err := demo.Build(ctx, *dir, out)
+		sum, err := demo.Build(ctx, *dir, out, demo.Options{ScoreSteps: ScoreSteps()})
 		if err != nil {
 			return err
 		}

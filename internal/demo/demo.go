@@ -23,9 +23,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/atrium-cdp/atrium/internal/app"
+	"github.com/atrium-cdp/atrium/internal/dedupe"
 	"github.com/atrium-cdp/atrium/internal/imports"
 	"github.com/atrium-cdp/atrium/internal/ingest"
+	"github.com/atrium-cdp/atrium/internal/segments"
+	"github.com/atrium-cdp/atrium/internal/segments/rule"
 	"github.com/atrium-cdp/atrium/internal/store/duckdb"
 )
 
@@ -66,6 +71,8 @@ type Summary struct {
 	AsOf        time.Time        `json:"as_of"`
 	Steps       []Step           `json:"steps"`
 	Imports     []imports.Report `json:"imports"`
+	Dedupe      *dedupe.Report   `json:"dedupe"`
+	Segments    []SegmentSize    `json:"segments"`
 }
 
 // CredentialsFile holds the demo workspace's write key and API token in
@@ -76,10 +83,42 @@ const CredentialsFile = "demo-credentials.json"
 // ErrNotEmpty is returned when the target folder already holds a workspace.
 var ErrNotEmpty = errors.New("the folder already holds a workspace")
 
+// Options are the services Build runs that live outside this package.
+type Options struct {
+	// ScoreSteps are the steps of "atrium scores run" (package cli owns the
+	// list); nil runs the built-in indicators only.
+	ScoreSteps []app.ScoreStep
+}
+
+// StarterSegment is one segment the demo creates.
+type StarterSegment struct {
+	Name, Description, Rule string
+}
+
+// StarterSegments are the segments the demo creates: the RFM cells, lapsed
+// buyers, high churn risk with e-mail consent and recent big spenders. They
+// use scores computed as of AsOf and dated windows rather than "in last N
+// days", so their members do not change as the real clock moves on.
+func StarterSegments() []StarterSegment {
+	var out []StarterSegment
+	for _, cell := range rule.RFMCells {
+		out = append(out, StarterSegment{"RFM - " + cell, "customers in the " + cell + " cell of the RFM grid (docs/scores.md)",
+			fmt.Sprintf("rfm = %q", cell)})
+	}
+	return append(out,
+		StarterSegment{"Lapsed buyers", "bought at least twice, nothing in the 90 days before 2011-12-10",
+			"score.order_count >= 2 and score.recency_days > 90"},
+		StarterSegment{"High churn risk with e-mail consent", "repeat buyers the BG/NBD model thinks are probably gone, who can be e-mailed",
+			"score.churn_risk >= 0.7 and consent email_marketing"},
+		StarterSegment{"Recent big spenders", "£300 or more of orders from 2011-09-10 to the end of the data (cancellations excluded)",
+			"order revenue >= 300 since 2011-09-10"},
+	)
+}
+
 // Build creates the demo workspace in dir (which must not hold a workspace
 // yet) and runs the pipeline. progress, when not nil, receives one line per
 // finished step. On failure the half-built workspace is removed.
-func Build(ctx context.Context, dir string, progress io.Writer) (sum Summary, err error) {
+func Build(ctx context.Context, dir string, progress io.Writer, opt Options) (sum Summary, err error) {
 	if duckdb.Exists(dir) {
 		return Summary{}, fmt.Errorf("%s: %w", dir, ErrNotEmpty)
 	}
@@ -145,24 +184,66 @@ func Build(ctx context.Context, dir string, progress io.Writer) (sum Summary, er
 				return err
 			}
 		}
-		return nil
+		if err := run("quality", func() (string, error) { return qualitySummary(ctx, db) }); err != nil {
+			return err
+		}
+		return run("dedupe", func() (string, error) {
+			rep, err := dedupe.New(db, w, uuid.NewString, time.Now).Run(ctx, dedupe.RunOptions{Actor: "demo"})
+			if err != nil {
+				return "", err
+			}
+			sum.Dedupe = &rep
+			return fmt.Sprintf("%d profiles, %d candidate pairs: %d merges made (each explained and undoable), %d pairs to review",
+				rep.Profiles, rep.CandidatePairs, len(rep.Merges), len(rep.Reviews)), nil
+		})
 	})
 	if err != nil {
 		return sum, err
 	}
-	if err = run("quality", func() (string, error) { return qualitySummary(ctx, db) }); err != nil {
+	if err = run("scores", func() (string, error) {
+		steps := opt.ScoreSteps
+		if steps == nil {
+			steps = []app.ScoreStep{{Name: "indicators", Run: func(ctx context.Context, env app.ScoreEnv) (any, error) {
+				return env.DB.RefreshIndicators(ctx, env.AsOf)
+			}}}
+		}
+		if _, err := app.RunScoreSteps(ctx, steps, app.ScoreEnv{DB: db, AsOf: AsOf}, nil); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s as of %s", strings.Join(app.StepNames(steps), ", "), AsOf.Format(time.DateOnly)), nil
+	}); err != nil {
 		return sum, err
 	}
-	if err = run("scores", func() (string, error) {
-		n, err := db.RefreshIndicators(ctx, AsOf)
+	if err = run("segments", func() (string, error) {
+		svc := segments.New(db, segments.Options{Logger: log})
+		for _, st := range StarterSegments() {
+			if _, err := svc.Create(ctx, segments.Input{Name: st.Name, Description: st.Description, Rule: st.Rule}); err != nil {
+				return "", fmt.Errorf("segment %q: %w", st.Name, err)
+			}
+		}
+		res, err := svc.Refresh(ctx, segments.RefreshOptions{All: true})
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("commerce indicators and RFM for %d customers as of %s", n, AsOf.Format(time.DateOnly)), nil
+		var parts []string
+		for _, c := range res.Segments {
+			if c.Error != "" {
+				return "", fmt.Errorf("segment %q: %s", c.Name, c.Error)
+			}
+			sum.Segments = append(sum.Segments, SegmentSize{Name: c.Name, Size: c.Size})
+			parts = append(parts, fmt.Sprintf("%s %d", c.Name, c.Size))
+		}
+		return fmt.Sprintf("%d starter segments: %s", len(res.Segments), strings.Join(parts, ", ")), nil
 	}); err != nil {
 		return sum, err
 	}
 	return sum, nil
+}
+
+// SegmentSize is a starter segment's member count after the build.
+type SegmentSize struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
 }
 
 func importFile(ctx context.Context, jobs *imports.Jobs, in input) (imports.Report, error) {
@@ -191,7 +272,7 @@ func importFile(ctx context.Context, jobs *imports.Jobs, in input) (imports.Repo
 }
 
 func describeImport(in input, rep imports.Report) string {
-	s := fmt.Sprintf("%-28s %-8s → source %-6s %6d rows, %d created", in.file, in.kind, in.source, rep.RowsRead, rep.Created)
+	s := fmt.Sprintf("%-28s %-8s → source %-6s %6d rows, %d records", in.file, in.kind, in.source, rep.RowsRead, rep.Records)
 	if in.kind == "orders" {
 		s += fmt.Sprintf(", %d customers, revenue %.2f", rep.Customers, rep.Revenue)
 	}
