@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -132,58 +131,16 @@ func caret(src string, line, col int) string {
 // call sends a segments request to the running server; a 400 becomes a
 // usage error carrying the server's message and position.
 func call(ctx context.Context, t *target, method, path string, q url.Values, body, out any, src string) error {
-	u := t.server.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+t.server.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := t.server.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("server unreachable: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 == 2 {
-		if out == nil {
-			return nil
-		}
-		return json.Unmarshal(data, out)
-	}
-	var e struct {
-		Error struct {
-			Code, Message string
-			Position      *struct{ Line, Column int } `json:"position"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
-		return fmt.Errorf("server answered %s", resp.Status)
-	}
-	switch {
-	case resp.StatusCode == http.StatusBadRequest:
-		msg := e.Error.Message
-		if p := e.Error.Position; p != nil {
+	err := t.server.do(ctx, method, path, q, body, out)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		msg := ae.Message
+		if p := ae.Position; p != nil {
 			msg += caret(src, p.Line, p.Column)
 		}
 		return usagef("%s", msg)
-	case resp.StatusCode == http.StatusNotFound:
-		return &notFoundError{msg: e.Error.Message}
 	}
-	return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
+	return err
 }
 
 func segPath(name string, rest ...string) string {

@@ -96,13 +96,14 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
+			Error apiError `json:"error"`
 		}
 		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
 			if resp.StatusCode == http.StatusNotFound {
 				return &notFoundError{msg: e.Error.Message}
 			}
-			return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
+			e.Error.Status = resp.StatusCode
+			return &e.Error
 		}
 		return fmt.Errorf("server answered %s", resp.Status)
 	}
@@ -111,6 +112,17 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	}
 	return json.Unmarshal(data, out)
 }
+
+// apiError is an error answer of the server: its status, code and message,
+// and the position in the request's rule when the server gave one.
+type apiError struct {
+	Status   int                         `json:"-"`
+	Code     string                      `json:"code"`
+	Message  string                      `json:"message"`
+	Position *struct{ Line, Column int } `json:"position"`
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (%s)", e.Message, e.Code) }
 
 // notFoundError is the server's "not found", shown as the server said it
 // and matching store.ErrNotFound.

@@ -111,6 +111,13 @@ rfm AS (
 	       ntile(5) OVER (ORDER BY order_count, revenue, profile_id) AS f,
 	       ntile(5) OVER (ORDER BY revenue, order_count, profile_id) AS mq
 	FROM metrics m),
+` + IndicatorRowsSQL
+
+// IndicatorRowsSQL is the end of IndicatorsSQL, shared with the one-profile
+// refresh (store/duckdb): from a CTE "rfm" holding the metrics and the r, f and
+// mq quintiles, it names the RFM cell and selects one (profile_id, name,
+// value, computed_at) row per indicator; "params" holds computed_at.
+const IndicatorRowsSQL = `
 -- The named cells of the classic RFM grid over (R, F); docs/scores.md has
 -- the same rules as a table. The branches are disjoint and cover all 25
 -- cells, so every profile gets exactly one.

@@ -220,45 +220,7 @@ rfm AS (
 	       1 + (SELECT count(*) FROM bounds b WHERE b.s = 'm' AND (m.rev_c > b.rev OR (m.rev_c = b.rev AND
 	            (m.order_count > b.n OR (m.order_count = b.n AND m.profile_id > b.id))))) AS mq
 	FROM metrics m),
-segmented AS (
-	SELECT rfm.*, CASE
-		WHEN r = 5 AND f >= 4 THEN 'Champions'
-		WHEN r IN (3, 4) AND f >= 4 THEN 'Loyal'
-		WHEN r >= 4 AND f IN (2, 3) THEN 'Potential loyalists'
-		WHEN r = 5 AND f = 1 THEN 'New customers'
-		WHEN r = 4 AND f = 1 THEN 'Promising'
-		WHEN r = 3 AND f = 3 THEN 'Need attention'
-		WHEN r = 3 AND f <= 2 THEN 'About to sleep'
-		WHEN r <= 2 AND f = 5 THEN 'Cannot lose them'
-		WHEN r <= 2 AND f IN (3, 4) THEN 'At risk'
-		WHEN r = 2 AND f <= 2 THEN 'Hibernating'
-		ELSE 'Lost'
-	END AS segment
-	FROM rfm),
-kv AS (
-	SELECT profile_id, unnest([
-		{'name': 'revenue', 'value': to_json(round(revenue, 2))::VARCHAR},
-		{'name': 'order_count', 'value': to_json(order_count)::VARCHAR},
-		{'name': 'aov', 'value': to_json(round(revenue / order_count, 2))::VARCHAR},
-		{'name': 'items_per_order', 'value': to_json(round(units / order_count, 3))::VARCHAR},
-		{'name': 'orders_per_month', 'value': to_json(round(order_count * 30.4375 / greatest(tenure_days, 30.4375), 3))::VARCHAR},
-		{'name': 'mean_days_between_orders', 'value': to_json(CASE WHEN order_count > 1 THEN round(span_days / (order_count - 1), 3) END)::VARCHAR},
-		{'name': 'recency_days', 'value': to_json(recency_days)::VARCHAR},
-		{'name': 'first_order_at', 'value': to_json(strftime(first_order_at, '%Y-%m-%dT%H:%M:%SZ'))::VARCHAR},
-		{'name': 'last_order_at', 'value': to_json(strftime(last_order_at, '%Y-%m-%dT%H:%M:%SZ'))::VARCHAR},
-		{'name': 'tenure_days', 'value': to_json(tenure_days)::VARCHAR},
-		{'name': 'favourite_category', 'value': to_json(favourite_category)::VARCHAR},
-		{'name': 'favourite_product', 'value': to_json(favourite_product)::VARCHAR},
-		{'name': 'rfm_r', 'value': to_json(r)::VARCHAR},
-		{'name': 'rfm_f', 'value': to_json(f)::VARCHAR},
-		{'name': 'rfm_m', 'value': to_json(mq)::VARCHAR},
-		{'name': 'rfm_score', 'value': to_json(r::VARCHAR || f::VARCHAR || mq::VARCHAR)::VARCHAR},
-		{'name': 'rfm_segment', 'value': to_json(segment)::VARCHAR}
-	]) AS s
-	FROM segmented)
-SELECT kv.profile_id, kv.s.name, kv.s.value, params.computed_at
-FROM kv CROSS JOIN params
-WHERE kv.s.value IS NOT NULL`
+` + traits.IndicatorRowsSQL
 
 // boundsJSON is the boundaries as incrementalIndicatorsSQL reads them.
 func (b RFMBoundaries) boundsJSON() (string, error) {
