@@ -212,6 +212,12 @@ func (d *Dispatcher) configure(ctx context.Context, kind string, raw, prev json.
 		}
 		ids[i] = seg.ID
 		changed = changed || ids[i] != ref
+		for j := range i {
+			if ids[j] == seg.ID {
+				t.Close()
+				return nil, nil, &SettingsError{fmt.Sprintf("segments[%d]", i), fmt.Sprintf("%q names the same segment as segments[%d]", ref, j)}
+			}
+		}
 	}
 	if !changed {
 		return t, norm, nil

@@ -45,6 +45,8 @@ func TestHostileWebhookSettings(t *testing.T) {
 		{"segments as a string", "segments", json.RawMessage(`{"url": "https://e.com", "segments": "seg-1", "purpose": "none"}`)},
 		{"no segments", "segments", ok(map[string]any{"segments": []string{}})},
 		{"unknown segment", "segments[1]", ok(map[string]any{"segments": []string{"seg-1", "nope"}})},
+		{"same segment twice", "segments[1]", ok(map[string]any{"segments": []string{"seg-1", "buyers"}})},
+		{"space in the URL", "url", ok(map[string]any{"url": "http://h/ x"})},
 		{"bad event", "events[0]", ok(map[string]any{"events": []string{"update"}})},
 		{"missing purpose", "purpose", json.RawMessage(`{"url": "https://e.com", "segments": ["seg-1"]}`)},
 		{"unknown purpose", "purpose", ok(map[string]any{"purpose": "everything"})},

@@ -94,6 +94,9 @@ func checkURL(raw string) error {
 	if strings.ContainsRune(raw, utf8.RuneError) {
 		return &SettingsError{"url", "contains an invalid character (U+FFFD)"}
 	}
+	if i := strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }); i >= 0 {
+		return &SettingsError{"url", fmt.Sprintf("contains a space or control character at position %d (escape it, e.g. %%20)", i+1)}
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return &SettingsError{"url", "not a valid URL"}

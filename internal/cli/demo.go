@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/atrium-cdp/atrium/internal/app"
 	"github.com/atrium-cdp/atrium/internal/demo"
+	"github.com/atrium-cdp/atrium/internal/store"
 	"github.com/atrium-cdp/atrium/internal/store/duckdb"
 )
 
@@ -42,6 +44,18 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%s holds a workspace the demo did not build; give the demo its own folder with --data", *dir)
 	}
 	if *rebuild && isDemo {
+		// A running demo server holds the file: deleting it under the server
+		// would lose what the server accepts afterwards.
+		db, err := duckdb.Open(ctx, *dir)
+		if err != nil {
+			if errors.Is(err, store.ErrLocked) {
+				return fmt.Errorf("%s is in use by another atrium process (a demo server?): stop it before --rebuild", *dir)
+			}
+			return fmt.Errorf("rebuild: %w", err)
+		}
+		if err := db.Close(); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
 		for _, f := range []string{demo.CredentialsFile, duckdb.FileName, duckdb.FileName + ".wal"} {
 			if err := os.Remove(filepath.Join(*dir, f)); err != nil && !os.IsNotExist(err) {
 				return fmt.Errorf("rebuild: %w", err)
@@ -77,8 +91,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Warnings and errors only, so the access details stay readable. The
+	// score steps are there for "atrium scores run" and the API, but not on
+	// a schedule: the demo's scores are as of AsOf, not as of today.
+	logger := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := app.Config{DataDir: *dir, Addr: *addr, DBMemory: DefaultDBMemory, Logger: logger,
+		ScoreSteps: ScoreSteps(), ScoresEvery: 0,
 		Ready: func(a string) { printDemoAccess(e.stdout, *dir, a, cred) }}
 	return app.Serve(ctx, cfg, nil)
 }
@@ -92,9 +110,13 @@ func printDemoAccess(w io.Writer, dir, addr string, c app.Credentials) {
 		return
 	}
 	base := "http://" + addr
+	auth := fmt.Sprintf("curl -H 'Authorization: Bearer %s' ", c.APIToken)
 	calls := []string{
-		fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/api/v1/profiles/lookup?eshop_customer_id=12347'", c.APIToken, base),
-		fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/api/v1/quality'", c.APIToken, base),
+		auth + "'" + base + "/api/v1/profiles/lookup?eshop_customer_id=12347'",
+		auth + "'" + base + "/api/v1/segments'",
+		auth + "'" + base + "/api/v1/segments/Lapsed%20buyers/members?limit=5'",
+		auth + "'" + base + "/api/v1/segments/Recent%20big%20spenders/export?format=csv&purpose=email_marketing'",
+		auth + "'" + base + "/api/v1/quality'",
 		fmt.Sprintf("curl -u '%s:' -H 'Content-Type: application/json' -d '{\"type\":\"track\",\"event\":\"Product Viewed\",\"userId\":\"u-1\",\"properties\":{\"product_id\":\"85123A\"}}' %s/v1/track", c.WriteKey, base),
 	}
 	fmt.Fprintf(w, "\nServing on %s (Ctrl-C stops). Try:\n  %s\n", base, strings.Join(calls, "\n  "))

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -47,74 +47,66 @@ func TestDemoBuildsThenServes(t *testing.T) {
 		}
 	}
 
-	// Serving the existing demo does not rebuild it, and prints working calls.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var sout, serr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"demo", "--data", dir, "--addr", "127.0.0.1:0"}, strings.NewReader(""), &sout, &serr)
-	}()
-	urlRe := regexp.MustCompile(`Serving on (http://127\.0\.0\.1:\d+)`)
-	var base string
-	for deadline := time.Now().Add(60 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if m := urlRe.FindStringSubmatch(sout.String()); m != nil {
-			base = m[1]
-		}
-		select {
-		case c := <-done:
-			t.Fatalf("demo stopped (exit %d): %s %s", c, sout.String(), serr.String())
-		default:
+	// Serving the existing demo does not rebuild it, and prints calls that
+	// work as printed.
+	addr := freeAddr(t)
+	srv := startAtrium(t, "demo", "--data", dir, "--addr", addr)
+	waitReady(t, srv, addr)
+	var printed string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if printed = srv.stdout.String(); strings.Contains(printed, "/v1/track") {
+			break
 		}
 	}
-	if base == "" {
-		t.Fatalf("no URL printed: %s %s", sout.String(), serr.String())
+	if !strings.Contains(srv.stderr.String(), "already holds the demo workspace") {
+		t.Errorf("serving an existing demo should say it does not rebuild: %q", srv.stderr.String())
 	}
-	if !strings.Contains(serr.String(), "already holds the demo workspace") {
-		t.Errorf("serving an existing demo should say it does not rebuild: %q", serr.String())
+	calls := regexp.MustCompile(`curl -H 'Authorization: Bearer (atr_\S+)' '(http://[^']+)'`).FindAllStringSubmatch(printed, -1)
+	if len(calls) < 4 {
+		t.Fatalf("printed %d API calls: %s", len(calls), printed)
 	}
-	token := regexp.MustCompile(`API token: (atr_\S+)`).FindStringSubmatch(sout.String())
-	if token == nil {
-		t.Fatalf("no token printed: %s", sout.String())
-	}
-	get := func(path string, into any) int {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token[1])
+	for _, c := range calls {
+		req, _ := http.NewRequest("GET", c[2], nil)
+		req.Header.Set("Authorization", "Bearer "+c[1])
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		if into != nil {
-			json.NewDecoder(resp.Body).Decode(into)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(body) < 20 {
+			t.Errorf("%s: %d %.200s", c[2], resp.StatusCode, body)
 		}
-		return resp.StatusCode
-	}
-	// The printed lookup: customer 12347 of the Online Retail sample.
-	var prof struct {
-		ID     string         `json:"id"`
-		Scores map[string]any `json:"scores"`
-	}
-	if code := get("/api/v1/profiles/lookup?eshop_customer_id=12347", &prof); code != 200 || prof.ID == "" || prof.Scores["order_count"] == nil {
-		t.Errorf("lookup of the printed example: %d %+v", code, prof)
-	}
-	var segs struct {
-		Segments []struct {
-			Name string `json:"name"`
-		} `json:"segments"`
-	}
-	if code := get("/api/v1/segments", &segs); code != 200 || len(segs.Segments) != 14 {
-		t.Errorf("segments: %d, %d listed", code, len(segs.Segments))
-	}
-	cancel()
-	select {
-	case c := <-done:
-		if c != 0 {
-			t.Errorf("demo exit %d after Ctrl-C: %s", c, serr.String())
+		if strings.Contains(c[2], "lookup") {
+			var prof struct {
+				Scores map[string]any `json:"scores"`
+			}
+			if json.Unmarshal(body, &prof); prof.Scores["order_count"] == nil {
+				t.Errorf("the printed lookup has no scores: %.300s", body)
+			}
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo did not stop")
 	}
+	// The score steps run on demand through the server (not on a schedule).
+	var ran struct {
+		Steps []any `json:"steps"`
+	}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/scores/run", strings.NewReader(`{"only":["geo"]}`))
+	req.Header.Set("Authorization", "Bearer "+calls[0][1])
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("scores run through the demo server: %v %v", resp, err)
+	} else {
+		json.NewDecoder(resp.Body).Decode(&ran)
+		resp.Body.Close()
+		if len(ran.Steps) != 1 {
+			t.Errorf("scores run ran %d steps, want 1", len(ran.Steps))
+		}
+	}
+	// --rebuild under a running demo server is refused and deletes nothing.
+	if code, _, e := run(t, "", "demo", "--data", dir, "--rebuild", "--no-serve"); code != 1 || !strings.Contains(e, "in use") {
+		t.Errorf("rebuild under a running server: exit %d %q", code, e)
+	}
+	srv.stop(t)
 
 	// A folder holding another workspace is refused and left alone; stray
 	// arguments are usage errors.

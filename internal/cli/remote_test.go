@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,39 +13,83 @@ import (
 	"time"
 )
 
+// atriumProcess is an atrium command running in a process of its own, as it
+// does for a user: DuckDB's file lock then works as in production (inside
+// one process DuckDB shares the file instead).
+type atriumProcess struct {
+	cmd            *exec.Cmd
+	stdout, stderr syncBuffer
+	done           chan error
+}
+
+// startAtrium runs "atrium ARGS..." as a child process (this test binary,
+// re-entering TestHelperProcess).
+func startAtrium(t *testing.T, args ...string) *atriumProcess {
+	t.Helper()
+	p := &atriumProcess{done: make(chan error, 1)}
+	p.cmd = exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	p.cmd.Env = append(os.Environ(), "ATRIUM_HELPER_ARGS="+strings.Join(args, "\x1f"))
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+// stop interrupts the process (Ctrl-C) and waits for a clean exit.
+func (p *atriumProcess) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("atrium after an interrupt: %v: %s", err, p.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("atrium did not stop")
+	}
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitReady polls /readyz until the server answers 200.
+func waitReady(t *testing.T, p *atriumProcess, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("atrium stopped (%v): %s %s", err, p.stdout.String(), p.stderr.String())
+		default:
+		}
+	}
+	t.Fatalf("server not ready: %s", p.stderr.String())
+}
+
 // Commands run while "atrium serve" holds the workspace go through its API
 // and say so; the server's errors come back as the same exit codes and
 // messages as on a stopped workspace (a rule's syntax error with its caret).
 func TestCommandsThroughARunningServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ws")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	// The server runs in its own process, as it does for a user: DuckDB's
-	// file lock is what sends the commands to the API.
-	var serr syncBuffer
-	srv := exec.Command(os.Args[0], "-test.run=^TestHelperServe$")
-	srv.Env = append(os.Environ(), "ATRIUM_HELPER_SERVE="+dir+"|"+addr)
-	srv.Stderr = &serr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Wait() }()
-	defer srv.Process.Kill()
-	ready := false
-	for deadline := time.Now().Add(60 * time.Second); !ready && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			ready = resp.StatusCode == http.StatusOK
-		}
-	}
-	if !ready {
-		t.Fatalf("server not ready: %s", serr.String())
-	}
+	addr := freeAddr(t)
+	srv := startAtrium(t, "serve", "--data", dir, "--addr", addr, "--scores-every", "0")
+	waitReady(t, srv, addr)
 
 	file := filepath.Join(t.TempDir(), "contacts.csv")
 	os.WriteFile(file, []byte("email,first_name,city\nann@example.com,Ann,Lyon\nbo@example.org,Bo,Lyon\ncy@example.net,Cy,Paris\n"), 0o600)
@@ -65,28 +108,19 @@ func TestCommandsThroughARunningServer(t *testing.T) {
 	if code, _, stderr := runCLI(t, "segments", "show", "ghost", "--data", dir); code != 1 {
 		t.Errorf("show ghost through the server: exit %d, want 1 (%s)", code, stderr)
 	}
-	srv.Process.Signal(os.Interrupt)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve after an interrupt: %v: %s", err, serr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	srv.stop(t)
 }
 
-// TestHelperServe is the server process of TestCommandsThroughARunningServer;
-// it does nothing in a normal test run.
-func TestHelperServe(t *testing.T) {
-	v := os.Getenv("ATRIUM_HELPER_SERVE")
+// TestHelperProcess is the child process of startAtrium; it does nothing in
+// a normal test run.
+func TestHelperProcess(t *testing.T) {
+	v := os.Getenv("ATRIUM_HELPER_ARGS")
 	if v == "" {
-		t.Skip("runs only as the server process of another test")
+		t.Skip("runs only as the child process of another test")
 	}
-	dir, addr, _ := strings.Cut(v, "|")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if code := Run(ctx, []string{"serve", "--data", dir, "--addr", addr, "--scores-every", "0"}, strings.NewReader(""), io.Discard, os.Stderr); code != 0 {
-		t.Fatalf("serve: exit %d", code)
+	if code := Run(ctx, strings.Split(v, "\x1f"), strings.NewReader(""), os.Stdout, os.Stderr); code != 0 {
+		t.Fatalf("atrium: exit %d", code)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,7 +71,9 @@ func readLimited(e *env, path string) ([]byte, error) {
 	if len(b) > segments.MaxRuleBytes {
 		return nil, usagef("%s: the rule is longer than %d bytes", path, segments.MaxRuleBytes)
 	}
-	return b, nil
+	// Editors on Windows start UTF-8 files with a byte-order mark; it is
+	// not part of the rule.
+	return bytes.TrimPrefix(b, []byte("\ufeff")), nil
 }
 
 // input builds the definition; required says a rule must be given.

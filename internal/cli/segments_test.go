@@ -25,6 +25,12 @@ func TestSegmentsCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "size:        2") {
 		t.Fatalf("create: %d %s %s", code, out, stderr)
 	}
+	// A rule file saved with a byte-order mark reads as the rule.
+	bom := filepath.Join(dir, "bom.rule")
+	os.WriteFile(bom, []byte("\ufefftrait.city = \"Paris\"\n"), 0o600)
+	if code, out, stderr := runCLI(t, "segments", "create", "paris", "--rule-file", bom, "--data", data); code != 0 || !strings.Contains(out, "size:        1") {
+		t.Errorf("rule file with a BOM: %d %s %s", code, out, stderr)
+	}
 	// A syntax error: exit 2, the position and a caret under it.
 	code, _, stderr = runCLI(t, "segments", "create", "bad", "--rule", `trait.city = `, "--data", data)
 	if code != 2 || !strings.Contains(stderr, "line 1, col 14") || !strings.Contains(stderr, "\n  trait.city = \n               ^") {

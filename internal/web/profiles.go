@@ -1,11 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -297,18 +299,45 @@ func checkID(id string) error {
 	return nil
 }
 
-// readJSON decodes a small JSON request body strictly.
+// readJSON decodes a small JSON request body strictly: one JSON object of
+// valid UTF-8 (a byte that is not is refused with its offset, never
+// replaced), known fields only, nothing after it.
 func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 64<<10))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is over 64 KB"}
 		}
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body could not be read: " + err.Error()}
+	}
+	if !utf8.Valid(body) {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json",
+			Message: fmt.Sprintf("the body is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(body))}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body must be a JSON object: " + jsonProblem(err)}
 	}
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json",
+			Message: fmt.Sprintf("the body must be one JSON object: more data at byte %d", len(body)-len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")))}
+	}
 	return nil
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not part of a
+// valid UTF-8 sequence.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 func jsonProblem(err error) string {
@@ -318,8 +347,10 @@ func jsonProblem(err error) string {
 	switch {
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Sprintf("found a JSON %s", te.Value)
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q has the wrong type", te.Field)
+		return fmt.Sprintf("field %q has the wrong type (found a JSON %s)", te.Field, te.Value)
 	case errors.As(err, &mbe):
 		return "body over 64 KB"
 	case strings.HasPrefix(err.Error(), "json: unknown field"):

@@ -146,6 +146,9 @@ func ParseYAML(data []byte) ([]Definition, error) {
 	if err := refuseAliases(data); err != nil {
 		return nil, err
 	}
+	if err := checkYAMLTypes(data); err != nil {
+		return nil, err
+	}
 	var f File
 	if err := decodeYAML(data, &f); err != nil {
 		return nil, err
@@ -203,6 +206,126 @@ func decodeYAML(data []byte, f *File) (err error) {
 		return fmt.Errorf("definitions file: %s", yaml.FormatError(err, false, true))
 	}
 	return nil
+}
+
+// yamlKinds is the type each scalar or list key of a definition must have in
+// YAML. The typed decoder alone would turn 1.5 into 1 or "30" into 30;
+// checking the document's own types first refuses them instead, naming the
+// trait and the field.
+var yamlKinds = map[string]string{
+	"name": "string", "description": "string", "aggregate": "string", "over": "string", "event": "string",
+	"value": "string", "limit": "integer", "status": "strings", "category": "strings", "product": "strings",
+	"window.last_days": "integer", "window.from": "string", "window.to": "string",
+	"where.field": "string", "where.op": "string",
+}
+
+// checkYAMLTypes decodes the file untyped and checks every known key of
+// every definition against yamlKinds. Unknown keys and structure are left to
+// the strict typed decoding that follows.
+func checkYAMLTypes(data []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errors.New("definitions file: malformed YAML (the structure does not match computed_traits: a list of mappings)")
+		}
+	}()
+	var doc map[string]any
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil // the typed decoding reports the syntax error with its line
+	}
+	list, _ := doc["computed_traits"].([]any)
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return fmt.Errorf("definitions file: computed_traits entry %d is not a mapping (name: ..., aggregate: ..., over: ...)", i+1)
+		}
+		trait := fmt.Sprintf("#%d", i+1)
+		if n, ok := m["name"].(string); ok && n != "" {
+			trait = fmt.Sprintf("%q", n)
+		}
+		check := func(field string, v any) error {
+			want, known := yamlKinds[field]
+			if !known || v == nil {
+				return nil
+			}
+			if reason := yamlTypeProblem(want, v); reason != "" {
+				return &FieldError{Trait: trait, Field: field, Reason: reason}
+			}
+			return nil
+		}
+		for k, v := range m {
+			if err := check(k, v); err != nil {
+				return err
+			}
+		}
+		if w, ok := m["window"].(map[string]any); ok {
+			for k, v := range w {
+				if err := check("window."+k, v); err != nil {
+					return err
+				}
+			}
+		}
+		if where, ok := m["where"].([]any); ok {
+			for j, f := range where {
+				fm, ok := f.(map[string]any)
+				if !ok {
+					continue
+				}
+				for k, v := range fm {
+					if err := check("where."+k, v); err != nil {
+						err.(*FieldError).Field = fmt.Sprintf("where[%d].%s", j+1, k)
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// yamlTypeProblem says why v (as decoded untyped) is not of the wanted kind,
+// or "" when it is.
+func yamlTypeProblem(want string, v any) string {
+	switch want {
+	case "string":
+		if _, ok := v.(string); !ok {
+			return fmt.Sprintf("want a text value, found %s", describeYAML(v))
+		}
+	case "integer":
+		switch n := v.(type) {
+		case int, int64, uint64:
+		case float64:
+			return fmt.Sprintf("want a whole number, found %v", n)
+		default:
+			return fmt.Sprintf("want a whole number, found %s", describeYAML(v))
+		}
+	case "strings":
+		l, ok := v.([]any)
+		if !ok {
+			return fmt.Sprintf("want a list of text values, found %s", describeYAML(v))
+		}
+		for _, e := range l {
+			if _, ok := e.(string); !ok {
+				return fmt.Sprintf("want a list of text values, found an item that is %s", describeYAML(e))
+			}
+		}
+	}
+	return ""
+}
+
+func describeYAML(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("the text %q", x)
+	case bool:
+		return fmt.Sprintf("the boolean %v", x)
+	case int, int64, uint64, float64:
+		return fmt.Sprintf("the number %v", x)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // refuseAliases rejects YAML aliases: a small file with nested aliases
