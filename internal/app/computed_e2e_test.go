@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -266,4 +267,21 @@ func (s *server) mustGet(path string) string {
 		s.t.Fatalf("GET %s: %d %s", path, status, raw)
 	}
 	return string(raw)
+}
+
+// Profiles touched just before a stop are queued in memory only: the next
+// start catches up with one batch refresh, so no accepted change is missing
+// from the computed traits.
+func TestComputedTraitsCatchUpAfterAStop(t *testing.T) {
+	s := startScoresServer(t)
+	s.apiJSON("POST", "/api/v1/computed-traits", M{"name": "views_all", "aggregate": "count", "over": "events",
+		"event": "Product Viewed"}, http.StatusCreated, nil)
+	msgs := []M{{"type": "identify", "userId": "u9", "messageId": "c0", "traits": M{"email": "u9@example.com"}}}
+	for i := 1; i <= 5; i++ {
+		msgs = append(msgs, M{"type": "track", "userId": "u9", "event": "Product Viewed", "messageId": fmt.Sprintf("c%d", i)})
+	}
+	s.batch(msgs...)
+	s.stop() // well within the incremental delay after the commit
+	s.start()
+	s.waitScore("user_id", "u9", "views_all", "5")
 }

@@ -60,7 +60,19 @@ func (t *Tracker) Take() []string {
 // change, it waits for delay so that a burst of commits makes one refresh,
 // then recomputes every definition for the profiles touched meanwhile. A
 // failed refresh puts its profiles back to be retried with the next change.
+// It starts with one batch refresh of every profile (catch-up after a stop).
 func (s *Service) RunIncremental(ctx context.Context, t *Tracker, delay time.Duration, log *slog.Logger) {
+	// Catch up first: the tracker lives in memory, so profiles touched just
+	// before the last stop or crash were never recomputed. One batch pass
+	// over every profile covers them (and is a no-op without definitions).
+	if rep, err := s.Refresh(ctx, nil, time.Time{}); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("computed traits: catch-up refresh at start failed (the next scheduled run retries)", "err", err)
+	} else {
+		log.Info("computed traits: catch-up refresh at start", "definitions", len(rep.Profiles), "seconds", rep.Seconds)
+	}
 	for {
 		select {
 		case <-ctx.Done():
