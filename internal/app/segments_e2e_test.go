@@ -227,7 +227,7 @@ func TestSegmentsHostileInput(t *testing.T) {
 		{"POST", "/api/v1/segments", []byte(`[]`), 400, "invalid_json"},
 		{"POST", "/api/v1/segments", M{"name": "n", "rule": "x", "admin": true}, 400, "invalid_json"},
 		{"POST", "/api/v1/segments", M{"name": "n", "rule": big}, 413, "too_large"},
-		{"POST", "/api/v1/segments", []byte("{\"name\":\"n\xff\",\"rule\":\"trait.x = 1\"}"), 400, "invalid_name"},
+		{"POST", "/api/v1/segments", []byte("{\"name\":\"n\xff\",\"rule\":\"trait.x = 1\"}"), 400, "invalid_json"},
 		{"POST", "/api/v1/segments", M{"name": "n'; DROP TABLE profiles; --", "rule": `trait.x = 1`}, 400, "invalid_name"},
 		{"POST", "/api/v1/segments", M{"name": "n", "rule": `trait.x = 1; DROP TABLE profiles`}, 400, "invalid_rule"},
 		{"POST", "/api/v1/segments", M{"name": "n", "rule": `in segment "ghost"`}, 400, "invalid_rule"},

@@ -2,8 +2,10 @@ package segments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/atrium-cdp/atrium/internal/segments/rule"
@@ -55,8 +57,8 @@ func Backoff(n int) time.Duration {
 // retry) and does not stop the others; the returned error is for failures to
 // read the definitions only.
 func (s *Service) Refresh(ctx context.Context, o RefreshOptions) (RefreshResult, error) {
-	s.compute.Lock()
-	defer s.compute.Unlock()
+	s.refresh.Lock()
+	defer s.refresh.Unlock()
 	res := RefreshResult{Segments: []Computed{}}
 	defs, err := s.load(ctx)
 	if err != nil {
@@ -163,17 +165,24 @@ func topo(defs []*def) []*def {
 }
 
 // computeFull evaluates d over every live profile and applies the result.
-// Called with s.compute held.
+// Called with s.refresh held.
 func (s *Service) computeFull(ctx context.Context, d *def, ids map[string]string) Computed {
 	start := time.Now()
 	c := Computed{ID: d.row.ID, Name: d.row.Name}
-	applied, err := s.evaluate(ctx, d, ids, false, nil, nil, true, start)
+	applied, err := s.full(ctx, d, ids, start)
 	c.DurationMS = time.Since(start).Milliseconds()
+	if errors.Is(err, errRedefined) {
+		c.Error = err.Error() // not a failure: the new definition is computed on its own
+		return c
+	}
 	if err != nil {
 		c.Error = err.Error()
 		retries := d.row.Retries + 1
 		next := s.opt.Now().Add(Backoff(retries))
-		if ferr := s.st.SegmentFailed(ctx, d.row.ID, truncate(err.Error(), 1000), retries, next); ferr != nil {
+		s.compute.Lock()
+		ferr := s.st.SegmentFailed(ctx, d.row.ID, truncate(err.Error(), 1000), retries, next)
+		s.compute.Unlock()
+		if ferr != nil {
 			s.log.Error("recording a segment failure", "segment", d.row.ID, "err", ferr)
 		}
 		s.log.Warn("segment computation failed", "segment", d.row.Name, "retries", retries, "next", next, "err", err)
@@ -183,23 +192,99 @@ func (s *Service) computeFull(ctx context.Context, d *def, ids map[string]string
 	return c
 }
 
-// evaluate compiles d (for candidates when only) and applies it.
-func (s *Service) evaluate(ctx context.Context, d *def, ids map[string]string, only bool, candidates, gone []string,
-	full bool, started time.Time) (store.SegmentApplied, error) {
+// errRedefined: the segment was updated or deleted while a full computation
+// read its result, which is then dropped.
+var errRedefined = errors.New("the segment changed during its computation; its result was dropped")
+
+// fullApply is what a full computation applies: the result it read ($1),
+// except for the profiles queued for real time since the read began ($2),
+// which keep their current membership (a real-time evaluation may already
+// have applied newer data; they are evaluated again in real time). $3: the
+// segment.
+const fullApply = `SELECT unnest(CAST($1 AS VARCHAR[])) AS profile_id
+EXCEPT SELECT unnest(CAST($2 AS VARCHAR[]))
+UNION SELECT profile_id FROM segment_memberships WHERE segment_id = $3 AND exited_at IS NULL
+	AND profile_id IN (SELECT unnest(CAST($2 AS VARCHAR[])))`
+
+// full evaluates d over every live profile and applies the result. The
+// rule's result is read without s.compute, so real-time evaluations go on
+// meanwhile (a full computation of a large segment takes seconds); s.compute
+// is taken to apply it. The read is a snapshot: a profile queued by Touched
+// after it began may have changed since, and a real-time evaluation may
+// already have applied the change, so the apply leaves such profiles as they
+// are and queues them again for real time, which reads their newest data.
+// Called with s.refresh held.
+func (s *Service) full(ctx context.Context, d *def, ids map[string]string, started time.Time) (store.SegmentApplied, error) {
 	if d.err != nil {
 		return store.SegmentApplied{}, fmt.Errorf("stored rule unreadable: %w", d.err)
 	}
 	now := s.opt.Now()
-	q, err := rule.Compile(d.expr, rule.Env{Now: now, Location: d.loc, SegmentID: resolver(ids), Only: only})
+	q, err := rule.Compile(d.expr, rule.Env{Now: now, Location: d.loc, SegmentID: resolver(ids)})
 	if err != nil {
 		return store.SegmentApplied{}, fmt.Errorf("compile rule: %w", err)
 	}
-	args := q.Args
-	if only {
-		args = append(append([]any{}, q.Args...), candidates)
+	s.mu.Lock()
+	s.watch = map[string]bool{}
+	s.mu.Unlock()
+	result, err := s.st.RuleIDs(ctx, q.SQL, q.Args)
+
+	s.compute.Lock()
+	defer s.compute.Unlock()
+	s.mu.Lock()
+	watched := s.watch
+	s.watch = nil
+	s.mu.Unlock()
+	keep := make([]string, 0, len(watched))
+	var touched, gone []string
+	for id, g := range watched {
+		keep = append(keep, id)
+		if g {
+			gone = append(gone, id)
+		} else {
+			touched = append(touched, id)
+		}
 	}
-	applied, err := s.st.ApplySegment(ctx, store.SegmentEval{SegmentID: d.row.ID, SQL: q.SQL, Args: args, Only: only,
-		Candidates: candidates, Gone: gone, At: now, Full: full, Started: started})
+	// Touched only queues: the worker evaluates them once compute is free.
+	defer s.Touched(touched, gone)
+	if err != nil {
+		return store.SegmentApplied{}, err
+	}
+	cur, err := s.st.SegmentByID(ctx, d.row.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.SegmentApplied{}, errRedefined
+	} else if err != nil {
+		return store.SegmentApplied{}, err
+	}
+	if !cur.UpdatedAt.Equal(d.row.UpdatedAt) || string(cur.RuleJSON) != string(d.row.RuleJSON) || cur.TimeZone != d.row.TimeZone {
+		return store.SegmentApplied{}, errRedefined
+	}
+	if result == nil {
+		result = []string{}
+	}
+	applied, err := s.st.ApplySegment(ctx, store.SegmentEval{SegmentID: d.row.ID, SQL: fullApply,
+		Args: []any{result, keep, d.row.ID}, At: now, Full: true, Started: started})
+	if err != nil {
+		return applied, err
+	}
+	s.publish(ctx, applied)
+	return applied, nil
+}
+
+// evaluateOnly compiles d for candidates and applies it to them and to gone.
+// Called with s.compute held.
+func (s *Service) evaluateOnly(ctx context.Context, d *def, ids map[string]string, candidates, gone []string) (store.SegmentApplied, error) {
+	if d.err != nil {
+		return store.SegmentApplied{}, fmt.Errorf("stored rule unreadable: %w", d.err)
+	}
+	now := s.opt.Now()
+	q, err := rule.Compile(d.expr, rule.Env{Now: now, Location: d.loc, SegmentID: resolver(ids), Only: true,
+		Candidates: candidates})
+	if err != nil {
+		return store.SegmentApplied{}, fmt.Errorf("compile rule: %w", err)
+	}
+	args := append(append([]any{}, q.Args...), candidates)
+	applied, err := s.st.ApplySegment(ctx, store.SegmentEval{SegmentID: d.row.ID, SQL: q.SQL, Args: args, Only: true,
+		Candidates: candidates, Gone: gone, At: now, Started: time.Now()})
 	if err != nil {
 		return applied, err
 	}
@@ -257,10 +342,16 @@ func (s *Service) Touched(touched, gone []string) {
 	s.mu.Lock()
 	for _, id := range touched {
 		s.pending[id] = true
+		if s.watch != nil {
+			s.watch[id] = false
+		}
 	}
 	for _, id := range gone {
 		s.gone[id] = true
 		delete(s.pending, id)
+		if s.watch != nil {
+			s.watch[id] = true
+		}
 	}
 	s.mu.Unlock()
 	select {
@@ -309,7 +400,7 @@ func (s *Service) EvaluateTouched(ctx context.Context) (int, error) {
 			if i > 0 {
 				g = nil
 			}
-			if _, err := s.evaluate(ctx, d, ids, true, chunk, g, false, time.Now()); err != nil {
+			if _, err := s.evaluateOnly(ctx, d, ids, chunk, g); err != nil {
 				// The next full computation corrects whatever this one
 				// missed: mark the segment failed so the scheduler retries.
 				s.log.Warn("real-time segment evaluation failed", "segment", d.row.Name, "err", err)
@@ -327,12 +418,27 @@ func (s *Service) EvaluateTouched(ctx context.Context) (int, error) {
 // Run keeps segments current until ctx is done: it evaluates profiles
 // queued by Touched as soon as they arrive, and every Interval refreshes the
 // due segments (moving windows, retries, never computed).
+// The scheduled refreshes run in a goroutine of their own, so real-time
+// evaluations go on while a full computation reads its result.
 func (s *Service) Run(ctx context.Context) error {
-	tick := time.NewTicker(s.opt.Interval)
-	defer tick.Stop()
-	if _, err := s.Refresh(ctx, RefreshOptions{}); err != nil && ctx.Err() == nil {
-		s.log.Error("segment refresh", "err", err)
-	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(s.opt.Interval)
+		defer tick.Stop()
+		for {
+			if _, err := s.Refresh(ctx, RefreshOptions{}); err != nil && ctx.Err() == nil {
+				s.log.Error("segment refresh", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -340,10 +446,6 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-s.wake:
 			if _, err := s.EvaluateTouched(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("real-time segment evaluation", "err", err)
-			}
-		case <-tick.C:
-			if _, err := s.Refresh(ctx, RefreshOptions{}); err != nil && ctx.Err() == nil {
-				s.log.Error("segment refresh", "err", err)
 			}
 		}
 	}

@@ -131,6 +131,11 @@ func parseFields(names []string) ([]field, error) {
 }
 
 func checkPurpose(p string) error {
+	if p == "none" {
+		// Destinations use "none" for "no consent check"; an export read as
+		// the purpose "none" would silently exclude everyone.
+		return inputErr("purpose", `"none" is not a consent purpose: leave the purpose out to export every member (csv and jsonl), or name the purpose the members consented to`)
+	}
 	if len(p) > 128 {
 		return inputErr("purpose", "a purpose is at most 128 bytes")
 	}
@@ -402,6 +407,14 @@ func contactOf(m store.MemberRecord) contact {
 		return str(at(n, []string{field, "value"}))
 	}
 	c := contact{email: usable("email"), phone: usable("phone"), country: usable("country")}
+	// Without a country trait, the country of the normalised postal address,
+	// else the region of the phone number.
+	if c.country == "" && str(at(n, []string{"address", "status"})) != "invalid" {
+		c.country = str(at(n, []string{"address", "country"}))
+	}
+	if c.country == "" && c.phone != "" {
+		c.country = str(at(n, []string{"phone", "region"}))
+	}
 	c.first, c.last = str(at(n, []string{"name", "first"})), str(at(n, []string{"name", "last"}))
 	if c.first == "" {
 		c.first = firstString(t, "first_name", "firstName", "firstname", "prenom")

@@ -180,3 +180,38 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// Without a country trait, the ad-audience country comes from the normalised
+// postal address, else from the phone number's region.
+func TestAdAudienceCountryFallback(t *testing.T) {
+	f := newFixture(t, nil)
+	f.exec(`INSERT INTO profiles (id, traits, normalized, created_at, updated_at) VALUES
+		('ann', '{"city":"Paris"}', '{"email":{"value":"ann@example.fr","status":"valid"},
+		   "phone":{"value":"+32470123456","region":"BE","status":"valid"},
+		   "address":{"postal_code":"75011","city":"PARIS","country":"FR","status":"valid"}}', ?, ?),
+		('ben', '{}', '{"email":{"value":"ben@example.be","status":"valid"},
+		   "phone":{"value":"+32470123457","region":"BE","status":"valid"}}', ?, ?),
+		('cat', '{}', '{"email":{"value":"cat@example.com","status":"valid"},
+		   "address":{"country":"FR","status":"invalid"}}', ?, ?)`, t0, t0, t0, t0, t0, t0)
+	for _, id := range []string{"ann", "ben", "cat"} {
+		f.consent(id, "advertising", "granted", t0.Add(-time.Hour))
+	}
+	f.create("all", `not trait.nothing exists`)
+	var buf bytes.Buffer
+	if _, err := f.svc.Export(f.ctx, "all", segments.ExportOptions{Format: "google"}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := csv.NewReader(&buf).ReadAll()
+	got := map[string]string{}
+	for _, r := range rows[1:] {
+		got[r[0]] = r[4]
+	}
+	want := map[string]string{sha("ann@example.fr"): "fr", sha("ben@example.be"): "be", sha("cat@example.com"): ""}
+	if mustJSON(got) != mustJSON(want) {
+		t.Errorf("countries %v, want %v", got, want)
+	}
+	// "none" is not a purpose: refused rather than excluding everyone.
+	if _, err := f.svc.Export(f.ctx, "all", segments.ExportOptions{Format: "csv", Purpose: "none"}, &buf); err == nil || !strings.Contains(err.Error(), "not a consent purpose") {
+		t.Errorf("purpose none: %v", err)
+	}
+}

@@ -9,8 +9,12 @@
 //     transaction that also appends the matching change-feed rows: the
 //     history, the feed and the segment's size never disagree, even if the
 //     process dies mid-way.
-//   - Computations are serialised (one at a time per workspace), in
-//     dependency order: a segment is computed after the segments it refers to.
+//   - Changes to memberships are serialised (one at a time per workspace),
+//     in dependency order: a segment is computed after the segments it
+//     refers to. A full computation reads its rule's result before it takes
+//     its turn, so real-time evaluations do not wait for that read; profiles
+//     queued for real time meanwhile are left as they are by it and
+//     evaluated again in real time.
 //   - References form no cycle and name existing segments; a segment that
 //     others refer to cannot be deleted.
 //   - Only live profiles are members: a merged-away profile leaves every
@@ -52,6 +56,7 @@ type Store interface {
 	SegmentMember(ctx context.Context, id, profileID string) (store.SegmentMember, error)
 	SegmentOverlap(ctx context.Context, a, b string) (na, nb, both int64, err error)
 	CountQuery(ctx context.Context, q string, args []any) (int64, error)
+	RuleIDs(ctx context.Context, q string, args []any) ([]string, error)
 	SampleQuery(ctx context.Context, q string, args []any, n int) ([]store.MemberRecord, error)
 	EachMember(ctx context.Context, id string, scores []string, purpose string, fn func(store.MemberRecord) error) error
 }
@@ -91,9 +96,12 @@ type Service struct {
 	opt Options
 	log *slog.Logger
 
-	// compute serialises every computation (full or real-time), so that
-	// two transactions never change the same memberships at once.
+	// compute serialises every change of memberships (full or real-time),
+	// so that two transactions never change the same memberships at once.
 	compute sync.Mutex
+	// refresh serialises full computations (Refresh); each reads its rule's
+	// result holding refresh only, and takes compute to apply it.
+	refresh sync.Mutex
 
 	// pending holds profiles touched by ingest commits and not evaluated
 	// yet; wake has room for one signal, so bursts coalesce.
@@ -101,6 +109,10 @@ type Service struct {
 	pending map[string]bool
 	gone    map[string]bool
 	wake    chan struct{}
+	// watch, while a full computation reads its rule's result (nil
+	// otherwise), records every profile queued meanwhile (true: merged
+	// away): see Service.full.
+	watch map[string]bool
 }
 
 // New returns the service over st.

@@ -299,3 +299,63 @@ func TestDeleteExitsMembers(t *testing.T) {
 	eq(t, "feed", f.strings(`SELECT kind || ':' || profile_id FROM segment_changes ORDER BY seq`),
 		[]string{"enter:a", "enter:b", "exit:a", "exit:b"})
 }
+
+// midRead is a Store whose RuleIDs runs hook after the real read, so that a
+// test can act between a full computation's read and its apply.
+type midRead struct {
+	segments.Store
+	hook func()
+}
+
+func (m *midRead) RuleIDs(ctx context.Context, q string, args []any) ([]string, error) {
+	ids, err := m.Store.RuleIDs(ctx, q, args)
+	if m.hook != nil {
+		h := m.hook
+		m.hook = nil
+		h()
+	}
+	return ids, err
+}
+
+// A full computation reads its result without blocking real-time
+// evaluations; what real time applied meanwhile is not undone by the older
+// result, and those profiles are evaluated again afterwards.
+func TestRealTimeDuringFullComputation(t *testing.T) {
+	rec := &recorder{}
+	f := newFixture(t, rec)
+	st := &midRead{Store: f.db}
+	f.svc = segments.New(st, segments.Options{Now: f.clk.Now, Listener: rec})
+	for _, p := range []string{"p1", "p2", "p3", "p4"} {
+		f.profile(p, `{}`)
+	}
+	f.event("p1", "Purchase", t0.Add(-time.Hour))
+	f.event("p3", "Purchase", t0.Add(-time.Hour))
+	s := f.create("buyers", `did event "Purchase"`)
+	eq(t, "start", f.open(s.ID), sorted("p1", "p3"))
+
+	// During the read: p2 buys and enters in real time; p3 is merged into
+	// p4 and leaves in real time; p1 is unchanged.
+	st.hook = func() {
+		f.event("p2", "Purchase", t0)
+		f.exec(`UPDATE profiles SET merged_into = 'p4' WHERE id = 'p3'`)
+		f.svc.Touched([]string{"p2", "p4"}, []string{"p3"})
+		if _, err := f.svc.EvaluateTouched(f.ctx); err != nil {
+			t.Errorf("real time during the read: %v", err)
+		}
+		eq(t, "after real time", f.open(s.ID), sorted("p1", "p2", "p4"))
+	}
+	f.clk.Add(time.Minute)
+	f.refreshAll()
+	if st.hook != nil {
+		t.Fatal("the full computation did not read through RuleIDs")
+	}
+	eq(t, "after the full computation", f.open(s.ID), sorted("p1", "p2", "p4"))
+	// The profiles queued during the read are queued again.
+	if n, err := f.svc.EvaluateTouched(f.ctx); err != nil || n != 3 {
+		t.Errorf("evaluated again: %d %v, want 3", n, err)
+	}
+	eq(t, "after the second real-time pass", f.open(s.ID), sorted("p1", "p2", "p4"))
+	// Creation, then the real-time pass (its exits first); nothing after.
+	want := []string{"enter:p1", "enter:p3", "exit:p3", "enter:p2", "enter:p4"}
+	eq(t, "feed", f.strings(`SELECT kind || ':' || profile_id FROM segment_changes ORDER BY seq`), want)
+}

@@ -70,9 +70,34 @@ func renderGolden(rule string, q Query) string {
 	return b.String()
 }
 
+// boundGoldenCases are compiled with Env.Only and these candidates bound
+// one by one (Env.Candidates).
+var boundGoldenCases = []struct {
+	name, rule string
+	cands      []string
+}{
+	{"brief_example_bound", `trait.city = "Lyon" and did event "Order Completed" at least 2 times in last 90 days
+		and not did event "Email Opened" in last 30 days and consent email_marketing`, []string{"p1", "p2"}},
+	{"only_all_kinds_bound_one", `has email or score.x = 1 or rfm = "Lost" or in segment "VIP" or bought category "C" or order count = 0 or trait.x exists`,
+		[]string{"p1"}},
+}
+
 func TestGolden(t *testing.T) {
+	type goldenCase struct {
+		name, rule string
+		env        Env
+	}
+	var cases []goldenCase
 	for _, c := range goldenCases {
-		q, err := Compile(mustParse(t, c.rule), goldenEnv(c.only))
+		cases = append(cases, goldenCase{c.name, c.rule, goldenEnv(c.only)})
+	}
+	for _, c := range boundGoldenCases {
+		env := goldenEnv(true)
+		env.Candidates = c.cands
+		cases = append(cases, goldenCase{c.name, c.rule, env})
+	}
+	for _, c := range cases {
+		q, err := Compile(mustParse(t, c.rule), c.env)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

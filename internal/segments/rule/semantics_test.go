@@ -287,20 +287,29 @@ func TestSemantics(t *testing.T) {
 				t.Errorf("%s: %s is not a live profile", c.rule, id)
 			}
 		}
-		// Only: the full result ∩ the candidates.
+		// Only: the full result ∩ the live candidates, whether the
+		// candidates are bound one by one too (Env.Candidates) or not.
 		env.Only = true
-		q, err = Compile(e, env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []string
-		for _, id := range c.want {
-			if id == "p1" || id == "p4" || id == "p7" {
-				want = append(want, id)
+		for _, cs := range [][]string{cands, {"p1"}, {"p5"}} {
+			var want []string
+			for _, id := range c.want {
+				if slices.Contains(cs, id) {
+					want = append(want, id)
+				}
 			}
-		}
-		if got := runQuery(t, db, q, cands); !slices.Equal(got, want) {
-			t.Errorf("%s (only %v):\n got %v\nwant %v", c.rule, cands, got, want)
+			for _, bound := range []bool{false, true} {
+				env.Candidates = nil
+				if bound {
+					env.Candidates = cs
+				}
+				q, err = Compile(e, env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := runQuery(t, db, q, cs); !slices.Equal(got, want) {
+					t.Errorf("%s (only %v, bound %v):\n got %v\nwant %v", c.rule, cs, bound, got, want)
+				}
+			}
 		}
 	}
 }

@@ -442,3 +442,27 @@ func (d *DB) EachMember(ctx context.Context, id string, scores []string, purpose
 	}
 	return rows.Err()
 }
+
+// RuleIDs returns the distinct profile ids a compiled rule query selects, in
+// no particular order. It reads outside any transaction of the caller's: the
+// segments service evaluates a full computation with it before taking the
+// lock that real-time evaluations need.
+func (d *DB) RuleIDs(ctx context.Context, q string, args []any) ([]string, error) {
+	rows, err := d.sql.QueryContext(ctx, fmt.Sprintf(segRuleIDs, q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate rule: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("evaluate rule: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// segRuleIDs reads a compiled rule's result (RuleIDs).
+const segRuleIDs = `SELECT DISTINCT profile_id FROM (%s) q`
