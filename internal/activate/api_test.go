@@ -190,6 +190,10 @@ func TestAPIEndToEnd(t *testing.T) {
 	if !strings.Contains(string(metrics), want) {
 		t.Fatalf("metrics lack %s", want)
 	}
+	// A segment a destination routes cannot be deleted from under it.
+	if st := s.call("DELETE", "/api/v1/segments/gold", nil, &e); st != 409 || !strings.Contains(e.Error.Message, `destination "crm"`) {
+		t.Fatalf("delete a routed segment: %d %+v", st, e)
+	}
 	if st := s.call("GET", "/api/v1/destinations/crm/deliveries?status=dead", nil, &list); st != 200 || len(list.Deliveries) != 0 {
 		t.Fatalf("dead filter: %d %+v", st, list)
 	}

@@ -278,3 +278,23 @@ func TestSegmentsHostileInput(t *testing.T) {
 		}
 	})
 }
+
+// A change committed but never evaluated (the touched queue is in memory: a
+// stop or a crash between commit and evaluation loses it) still reaches the
+// memberships, because every start computes every segment once. The change
+// is written straight into the file while the server is stopped, which is
+// exactly what the server finds after such a crash.
+func TestSegmentsCatchUpAtStart(t *testing.T) {
+	s := startServer(t, "")
+	s.batch(M{"type": "identify", "userId": "u1", "messageId": "i1", "traits": M{"plan": "free"}})
+	pid := s.lookup("user_id", "u1").ID
+	s.apiJSON("POST", "/api/v1/segments", M{"name": "vip", "rule": `trait.plan = "vip"`}, http.StatusCreated, nil)
+	s.waitMember("vip", pid, false)
+	s.withDB(func(db *duckdb.DB) {
+		if _, err := db.SQL().Exec(`UPDATE profiles SET traits = '{"plan":"vip"}' WHERE id = ?`, pid); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s.start()
+	s.waitMember("vip", pid, true)
+}

@@ -416,8 +416,9 @@ func (s *Service) EvaluateTouched(ctx context.Context) (int, error) {
 }
 
 // Run keeps segments current until ctx is done: it evaluates profiles
-// queued by Touched as soon as they arrive, and every Interval refreshes the
-// due segments (moving windows, retries, never computed).
+// queued by Touched as soon as they arrive, refreshes every segment once at
+// start, and then every Interval the due segments (moving windows, retries,
+// never computed).
 // The scheduled refreshes run in a goroutine of their own, so real-time
 // evaluations go on while a full computation reads its result.
 func (s *Service) Run(ctx context.Context) error {
@@ -428,10 +429,15 @@ func (s *Service) Run(ctx context.Context) error {
 		defer wg.Done()
 		tick := time.NewTicker(s.opt.Interval)
 		defer tick.Stop()
+		// The first pass computes every segment: the touched profiles are
+		// queued in memory, so changes committed just before the last stop
+		// or crash would otherwise never reach the memberships.
+		first := true
 		for {
-			if _, err := s.Refresh(ctx, RefreshOptions{}); err != nil && ctx.Err() == nil {
+			if _, err := s.Refresh(ctx, RefreshOptions{All: first}); err != nil && ctx.Err() == nil {
 				s.log.Error("segment refresh", "err", err)
 			}
+			first = false
 			select {
 			case <-ctx.Done():
 				return

@@ -59,6 +59,7 @@ type Store interface {
 	RuleIDs(ctx context.Context, q string, args []any) ([]string, error)
 	SampleQuery(ctx context.Context, q string, args []any, n int) ([]store.MemberRecord, error)
 	EachMember(ctx context.Context, id string, scores []string, purpose string, fn func(store.MemberRecord) error) error
+	DestinationsUsingSegment(ctx context.Context, segmentID string) ([]string, error)
 }
 
 // Change is one enter or exit, as handed to a Listener.
@@ -254,6 +255,9 @@ func checkName(name string) error {
 	if reserved[name] {
 		return inputErr("name", "%q is reserved (an API route has that name)", name)
 	}
+	if strings.Trim(name, ".") == "" {
+		return inputErr("name", "%q is not a usable name (dots only: it would read as a path in URLs)", name)
+	}
 	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxName {
 		return inputErr("name", "a name is valid UTF-8 of at most %d characters", MaxName)
 	}
@@ -269,7 +273,7 @@ func (s *Service) location(tz string) (*time.Location, string, error) {
 	if tz == "" {
 		return s.opt.Location, s.opt.Location.String(), nil
 	}
-	if len(tz) > 64 || strings.Contains(tz, "..") || strings.HasPrefix(tz, "/") {
+	if len(tz) > 64 || strings.Contains(tz, "..") || strings.HasPrefix(tz, "/") || tz == "Local" {
 		return nil, "", inputErr("time_zone", "%q is not an IANA time zone name", truncate(tz, 64))
 	}
 	loc, err := time.LoadLocation(tz)
@@ -463,6 +467,14 @@ func (s *Service) Delete(ctx context.Context, idOrName string) (int64, error) {
 				return 0, fmt.Errorf("segment %q is referred to by %q: %w", cur.Name, d.row.Name, store.ErrConflict)
 			}
 		}
+	}
+	users, err := s.st.DestinationsUsingSegment(ctx, cur.ID)
+	if err != nil {
+		return 0, err
+	}
+	if len(users) > 0 {
+		return 0, fmt.Errorf("segment %q is used by the destination %q: delete the destination or take the segment out of its settings first: %w",
+			cur.Name, users[0], store.ErrConflict)
 	}
 	s.compute.Lock()
 	defer s.compute.Unlock()

@@ -245,6 +245,10 @@ func TestDefinitionsRefused(t *testing.T) {
 		{"self ref", segments.Input{Name: "n", Rule: `in segment "n"`}, "rule"},
 		{"traversal tz", segments.Input{Name: "n", Rule: `trait.x = 1`, TimeZone: "../../etc/passwd"}, "time_zone"},
 		{"unknown tz", segments.Input{Name: "n", Rule: `trait.x = 1`, TimeZone: "Mars/Olympus"}, "time_zone"},
+		{"server's own zone", segments.Input{Name: "n", Rule: `trait.x = 1`, TimeZone: "Local"}, "time_zone"},
+		{"dot", segments.Input{Name: ".", Rule: `trait.x = 1`}, "name"},
+		{"dot dot", segments.Input{Name: "..", Rule: `trait.x = 1`}, "name"},
+		{"dots", segments.Input{Name: "...", Rule: `trait.x = 1`}, "name"},
 		{"long description", segments.Input{Name: "n", Rule: `trait.x = 1`, Description: strings.Repeat("d", 3000)}, "description"},
 	}
 	for _, c := range cases {

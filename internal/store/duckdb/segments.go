@@ -466,3 +466,23 @@ func (d *DB) RuleIDs(ctx context.Context, q string, args []any) ([]string, error
 
 // segRuleIDs reads a compiled rule's result (RuleIDs).
 const segRuleIDs = `SELECT DISTINCT profile_id FROM (%s) q`
+
+// DestinationsUsingSegment names the destinations whose settings route the
+// segment (by id), in name order.
+func (d *DB) DestinationsUsingSegment(ctx context.Context, segmentID string) ([]string, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT name FROM destinations
+		WHERE list_contains(json_extract_string(settings, '$.segments[*]'), ?) ORDER BY name`, segmentID)
+	if err != nil {
+		return nil, fmt.Errorf("destinations using segment: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
