@@ -32,19 +32,18 @@ type rfmBound struct {
 }
 
 // RFMBoundaries are the quintile boundaries of one batch of indicators.
-// Witness is a profile of that batch, WitnessRow the rowid of its rfm_r row
-// and Stamp that row's computed_at. A batch rewrites every row, so when the
-// row at WitnessRow is no longer the witness's with that stamp, a newer batch
-// has run and the boundaries are stale. The check reads one row by rowid:
-// profile_scores has no index DuckDB can use for a lookup by profile (its
-// ART index is on two columns), so anything else would scan the table.
+// Witness is a profile of that batch and Stamp the computed_at of its rfm_r
+// row. A batch stamps every row it writes, so when the witness's rfm_r row
+// no longer has that stamp (or is gone), a newer batch has run and the
+// boundaries are stale. The check is a lookup by profile, which DuckDB
+// answers by skipping the row groups of profile_scores that the min/max
+// profile id excludes (the first batch writes its rows in profile order).
 type RFMBoundaries struct {
-	Stamp      time.Time  `json:"stamp"`
-	Witness    string     `json:"witness"`
-	WitnessRow int64      `json:"witness_row"`
-	R          []rfmBound `json:"r"`
-	F          []rfmBound `json:"f"`
-	M          []rfmBound `json:"m"`
+	Stamp   time.Time  `json:"stamp"`
+	Witness string     `json:"witness"`
+	R       []rfmBound `json:"r"`
+	F       []rfmBound `json:"f"`
+	M       []rfmBound `json:"m"`
 }
 
 // rfmBoundariesSQL derives the boundaries from the stored batch: for each
@@ -111,11 +110,6 @@ func (d *DB) RecordRFMBoundaries(ctx context.Context) (RFMBoundaries, error) {
 	for _, s := range [][]rfmBound{b.R, b.F, b.M} {
 		slices.SortFunc(s, func(x, y rfmBound) int { return x.Q - y.Q })
 	}
-	if b.Witness != "" {
-		if err := d.sql.QueryRowContext(ctx, `SELECT rowid FROM profile_scores WHERE profile_id = ? AND name = 'rfm_r'`, b.Witness).Scan(&b.WitnessRow); err != nil {
-			return RFMBoundaries{}, fmt.Errorf("rfm boundaries: %w", err)
-		}
-	}
 	v, err := json.Marshal(b)
 	if err != nil {
 		return RFMBoundaries{}, err
@@ -136,10 +130,10 @@ func (d *DB) currentRFMBoundaries(ctx context.Context) (RFMBoundaries, error) {
 	if err == nil {
 		var b RFMBoundaries
 		if json.Unmarshal([]byte(v), &b) == nil && b.Witness != "" {
-			var id, name string
 			var stamp time.Time
-			err := d.sql.QueryRowContext(ctx, `SELECT profile_id, name, computed_at FROM profile_scores WHERE rowid = ?`, b.WitnessRow).Scan(&id, &name, &stamp)
-			if err == nil && id == b.Witness && name == traits.RFMRecency && stamp.Equal(b.Stamp) {
+			err := d.sql.QueryRowContext(ctx, `SELECT computed_at FROM profile_scores WHERE profile_id = ? AND name = ?`,
+				b.Witness, traits.RFMRecency).Scan(&stamp)
+			if err == nil && stamp.Equal(b.Stamp) {
 				return b, nil
 			}
 		}
@@ -160,19 +154,20 @@ func (d *DB) currentRFMBoundaries(ctx context.Context) (RFMBoundaries, error) {
 // turns into a scan filter that skips the row groups (by their min/max
 // profile id) holding none of them.
 //
+// A quintile is 1 + the number of boundaries the profile ranks above; each
+// boundary is one comparison with parameters in place of /*r*/, /*f*/ and
+// /*m*/ (rfmQuintileSQL). Written as three correlated subqueries over a
+// table of boundaries, the same rule made DuckDB spend more time planning the
+// statement than running it.
+//
 // Parameters: 1 the chain's ids (VARCHAR[]), 2 their roots (VARCHAR[]), 3
-// the as-of instant, 4 computed_at, 5 the boundaries as a JSON array of {s,
-// q, id, at, n, rev} objects (s = 'r', 'f' or 'm'), then the chain's ids
-// twice, one parameter each, where the two /*ids*/ markers are replaced by
-// as many placeholders.
+// the as-of instant, 4 computed_at, then the chain's ids twice, one
+// parameter each, where the two /*ids*/ markers are replaced by as many
+// placeholders, then those of the boundaries' comparisons.
 const incrementalIndicatorsSQL = `
 WITH
 chain AS (SELECT unnest(CAST(? AS VARCHAR[])) AS id, unnest(CAST(? AS VARCHAR[])) AS root),
 params AS (SELECT CAST(? AS TIMESTAMP) AS as_of, CAST(? AS TIMESTAMP) AS computed_at),
-bounds AS (
-	SELECT b->>'s' AS s, CAST(b->>'q' AS INTEGER) AS q, b->>'id' AS id,
-	       strptime(b->>'at', '%Y-%m-%dT%H:%M:%SZ') AS at, CAST(b->>'n' AS BIGINT) AS n, CAST(b->>'rev' AS DOUBLE) AS rev
-	FROM (SELECT unnest(CAST(CAST(? AS JSON) AS JSON[])) AS b)),
 live_orders AS (
 	SELECT c.root AS profile_id, o.source_id, o.order_id, o.ordered_at, coalesce(o.total, 0) AS total
 	FROM orders o JOIN chain c ON c.id = o.profile_id, params
@@ -211,36 +206,69 @@ metrics AS (
 	LEFT JOIN units u USING (profile_id)
 	LEFT JOIN fav_product fp USING (profile_id)
 	LEFT JOIN fav_category fc USING (profile_id)),
--- A quintile is 1 + the number of boundaries the profile ranks above.
-rfm AS (
-	SELECT m.*,
-	       1 + (SELECT count(*) FROM bounds b WHERE b.s = 'r' AND (m.last_s > b.at OR (m.last_s = b.at AND m.profile_id > b.id))) AS r,
-	       1 + (SELECT count(*) FROM bounds b WHERE b.s = 'f' AND (m.order_count > b.n OR (m.order_count = b.n AND
-	            (m.rev_c > b.rev OR (m.rev_c = b.rev AND m.profile_id > b.id))))) AS f,
-	       1 + (SELECT count(*) FROM bounds b WHERE b.s = 'm' AND (m.rev_c > b.rev OR (m.rev_c = b.rev AND
-	            (m.order_count > b.n OR (m.order_count = b.n AND m.profile_id > b.id))))) AS mq
-	FROM metrics m),
+rfm AS (SELECT m.*, 1 /*r*/ AS r, 1 /*f*/ AS f, 1 /*m*/ AS mq FROM metrics m),
 ` + traits.IndicatorRowsSQL
 
-// boundsJSON is the boundaries as incrementalIndicatorsSQL reads them.
-func (b RFMBoundaries) boundsJSON() (string, error) {
-	type row struct {
-		S   string  `json:"s"`
-		Q   int     `json:"q"`
-		ID  string  `json:"id"`
-		At  string  `json:"at"`
-		N   int64   `json:"n"`
-		Rev float64 `json:"rev"`
-	}
-	out := []row{}
-	for s, list := range map[string][]rfmBound{"r": b.R, "f": b.F, "m": b.M} {
-		for _, x := range list {
-			out = append(out, row{s, x.Q, x.ProfileID, x.LastAt.UTC().Format("2006-01-02T15:04:05Z"), x.Orders, x.Revenue})
+// rfmQuintileSQL is, per score, the comparison of a profile with one
+// boundary (true when it ranks above it) and the boundary's values it takes
+// as parameters, in the ranking orders of RFMBoundaries.
+var rfmQuintileSQL = map[string]struct {
+	cmp  string
+	args func(rfmBound) []any
+}{
+	"r": {`m.last_s > CAST(? AS TIMESTAMP) OR (m.last_s = CAST(? AS TIMESTAMP) AND m.profile_id > ?)`,
+		func(x rfmBound) []any { return []any{x.LastAt.UTC(), x.LastAt.UTC(), x.ProfileID} }},
+	"f": {`m.order_count > CAST(? AS BIGINT) OR (m.order_count = CAST(? AS BIGINT) AND
+		(m.rev_c > CAST(? AS DOUBLE) OR (m.rev_c = CAST(? AS DOUBLE) AND m.profile_id > ?)))`,
+		func(x rfmBound) []any { return []any{x.Orders, x.Orders, x.Revenue, x.Revenue, x.ProfileID} }},
+	"m": {`m.rev_c > CAST(? AS DOUBLE) OR (m.rev_c = CAST(? AS DOUBLE) AND
+		(m.order_count > CAST(? AS BIGINT) OR (m.order_count = CAST(? AS BIGINT) AND m.profile_id > ?)))`,
+		func(x rfmBound) []any { return []any{x.Revenue, x.Revenue, x.Orders, x.Orders, x.ProfileID} }},
+}
+
+// incrementalQuery is incrementalIndicatorsSQL for n chain ids and the
+// boundaries b, with its arguments after the first four.
+func incrementalQuery(members []string, b RFMBoundaries) (string, []any) {
+	q := strings.ReplaceAll(incrementalIndicatorsSQL, "/*ids*/", placeholders(len(members)))
+	var args []any
+	for range 2 {
+		for _, m := range members {
+			args = append(args, m)
 		}
 	}
-	v, err := json.Marshal(out)
-	return string(v), err
+	for _, s := range []struct {
+		key    string
+		bounds []rfmBound
+	}{{"r", b.R}, {"f", b.F}, {"m", b.M}} {
+		c := rfmQuintileSQL[s.key]
+		var terms strings.Builder
+		for _, x := range s.bounds {
+			terms.WriteString(" + CAST(" + c.cmp + " AS INTEGER)")
+			args = append(args, c.args(x)...)
+		}
+		q = strings.Replace(q, "/*"+s.key+"*/", terms.String(), 1)
+	}
+	return q, args
 }
+
+// writeIndicatorsSQL makes the stored indicator rows of the refreshed
+// profiles the new ones in one statement, from three parallel lists
+// (profile id, name, value) holding every (profile, indicator) pair to
+// refresh: a pair with a value is updated in place or inserted, one with an
+// empty value (no JSON value is empty) is deleted. Parameters: the three
+// lists, then computed_at twice. Updating in place, rather than deleting the
+// profile's rows and inserting them again, leaves the primary-key index as
+// it is, and DuckDB looks the pairs up with one scan of profile_scores whose
+// row groups it skips by their min/max profile id, from the batch's order.
+const writeIndicatorsSQL = `
+MERGE INTO profile_scores s
+USING (SELECT unnest(CAST(? AS VARCHAR[])) AS profile_id, unnest(CAST(? AS VARCHAR[])) AS name,
+              nullif(unnest(CAST(? AS VARCHAR[])), '') AS value) n
+ON s.profile_id = n.profile_id AND s.name = n.name
+WHEN MATCHED AND n.value IS NULL THEN DELETE
+WHEN MATCHED THEN UPDATE SET value = n.value, computed_at = CAST(? AS TIMESTAMP)
+WHEN NOT MATCHED AND n.value IS NOT NULL THEN INSERT (profile_id, name, value, computed_at)
+	VALUES (n.profile_id, n.name, n.value, CAST(? AS TIMESTAMP))`
 
 // RefreshIndicatorsFor recomputes the built-in indicators of the given
 // profiles as of asOf, the same values RefreshIndicators would give them,
@@ -271,66 +299,48 @@ func (d *DB) RefreshIndicatorsFor(ctx context.Context, asOf time.Time, ids []str
 	if err != nil {
 		return 0, err
 	}
-	bounds, err := b.boundsJSON()
-	if err != nil {
-		return 0, err
-	}
-	ph := placeholders(len(members))
-	q := `INSERT INTO profile_scores (profile_id, name, value, computed_at) ` + strings.ReplaceAll(incrementalIndicatorsSQL, "/*ids*/", ph)
+	q, rest := incrementalQuery(members, b)
 	now := time.Now().UTC()
-	args := []any{members, owners, asOf.UTC(), now, bounds}
-	for range 2 {
-		for _, m := range members {
-			args = append(args, m)
-		}
-	}
-	// Each profile's rows are deleted by an equality on profile_id, which
-	// DuckDB answers from an index on that column when the workspace has
-	// one and by a scan otherwise (docs/scores.md, "Incremental refresh").
+	args := append([]any{members, owners, asOf.UTC(), now}, rest...)
 	n := 0
 	err = d.inTx(ctx, func(conn *sql.Conn) error {
-		clear := slices.Concat(ids, roots)
-		if len(clear) > 32 { // many profiles: one pass over the table beats many lookups
-			if _, err := conn.ExecContext(ctx, `DELETE FROM profile_scores WHERE profile_id IN (SELECT unnest(CAST(? AS VARCHAR[])))
-				AND name IN (SELECT unnest(CAST(? AS VARCHAR[])))`, clear, traits.IndicatorNames); err != nil {
-				return fmt.Errorf("clear indicators: %w", err)
-			}
-			clear = nil
-		}
-		for _, id := range clear {
-			if _, err := conn.ExecContext(ctx, `DELETE FROM profile_scores WHERE profile_id = ? AND name IN (SELECT unnest(CAST(? AS VARCHAR[])))`,
-				id, traits.IndicatorNames); err != nil {
-				return fmt.Errorf("clear indicators: %w", err)
-			}
-		}
-		rows, err := conn.QueryContext(ctx, q+` RETURNING profile_id, name`, args...)
+		values := map[[2]string]string{}
+		rows, err := conn.QueryContext(ctx, `SELECT profile_id, name, value FROM (`+q+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("compute indicators: %w", err)
 		}
-		written := map[string]map[string]bool{}
 		for rows.Next() {
-			var id, name string
-			if err := rows.Scan(&id, &name); err != nil {
+			var id, name, value string
+			if err := rows.Scan(&id, &name, &value); err != nil {
 				rows.Close()
 				return fmt.Errorf("compute indicators: %w", err)
 			}
-			if written[id] == nil {
-				written[id] = map[string]bool{}
-			}
-			written[id][name] = true
+			values[[2]string{id, name}] = value
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("compute indicators: %w", err)
 		}
-		n = len(written)
-		// The witness's row was rewritten: record where it now is and its
-		// stamp, or the next call would take the boundaries for stale.
-		if written[b.Witness][traits.RFMRecency] {
-			if err := conn.QueryRowContext(ctx, `SELECT rowid FROM profile_scores WHERE profile_id = ? AND name = ?`,
-				b.Witness, traits.RFMRecency).Scan(&b.WitnessRow); err != nil {
-				return fmt.Errorf("save rfm boundaries: %w", err)
+		// Every indicator of every id asked for and of its survivor: the
+		// ones without a new value are deleted.
+		var pids, names, vals []string
+		written := map[string]bool{}
+		for _, id := range slices.Compact(slices.Sorted(slices.Values(slices.Concat(ids, roots)))) {
+			for _, name := range traits.IndicatorNames {
+				v := values[[2]string{id, name}]
+				pids, names, vals = append(pids, id), append(names, name), append(vals, v)
+				if v != "" {
+					written[id] = true
+				}
 			}
+		}
+		if _, err := conn.ExecContext(ctx, writeIndicatorsSQL, pids, names, vals, now, now); err != nil {
+			return fmt.Errorf("store indicators: %w", err)
+		}
+		n = len(written)
+		// The witness's row was rewritten: record its new stamp, or the
+		// next call would take the boundaries for stale.
+		if values[[2]string{b.Witness, traits.RFMRecency}] != "" {
 			b.Stamp = now.Truncate(time.Microsecond)
 			v, err := json.Marshal(b)
 			if err != nil {

@@ -209,3 +209,51 @@ func TestRefreshIndicatorsForNewOrder(t *testing.T) {
 		}
 	}
 }
+
+// A one-profile refresh rewrites that profile's indicators only: a stale
+// indicator row goes, a merged-away id loses its rows, and rows of other
+// names and other profiles stay as they were.
+func TestRefreshIndicatorsForKeepsOtherRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := retailWorkspace(t)
+	if _, err := db.RefreshIndicators(ctx, retailAsOf); err != nil {
+		t.Fatal(err)
+	}
+	// r17968 bought once: no mean days between orders.
+	if _, err := db.SQL().Exec(`INSERT INTO profile_scores VALUES
+		('r17968', 'clv', '12.5', TIMESTAMP '2020-01-02 03:04:05'),
+		('r17968', 'mean_days_between_orders', '3.5', TIMESTAMP '2020-01-02 03:04:05'),
+		('r12748-old', 'revenue', '1', TIMESTAMP '2020-01-02 03:04:05'),
+		('r12748-old', 'clv', '2', TIMESTAMP '2020-01-02 03:04:05')`); err != nil {
+		t.Fatal(err)
+	}
+	before := storedScores(t, db)
+	for _, ids := range [][]string{{"r17968"}, {"r12748-old"}} {
+		if n, err := db.RefreshIndicatorsFor(ctx, retailAsOf, ids); err != nil || n != 1 {
+			t.Fatalf("%v: %d profiles, %v", ids, n, err)
+		}
+	}
+	after := storedScores(t, db)
+	refreshed := map[string]bool{"r17968": true, "r12748": true}
+	for k, s := range before {
+		a, ok := after[k]
+		switch {
+		case k == [2]string{"r17968", "mean_days_between_orders"} || k == [2]string{"r12748-old", "revenue"}:
+			if ok {
+				t.Errorf("%v = %q kept", k, a.value)
+			}
+		case !ok:
+			t.Errorf("%v deleted", k)
+		case refreshed[k[0]] && k[1] != "clv":
+			if !sameValue(a.value, s.value) || !a.at.After(s.at) {
+				t.Errorf("%v: %q at %v, batch %q at %v", k, a.value, a.at, s.value, s.at)
+			}
+		case a.value != s.value || !a.at.Equal(s.at):
+			t.Errorf("%v changed from %q at %v to %q at %v", k, s.value, s.at, a.value, a.at)
+		}
+	}
+	if len(after) != len(before)-2 {
+		t.Errorf("%d rows after, %d before", len(after), len(before))
+	}
+}
