@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/atrium-cdp/atrium/internal/identity"
 	"github.com/atrium-cdp/atrium/internal/ingest"
@@ -36,23 +37,42 @@ func TestCommitReportsTouchedProfiles(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(runCtx) }()
 	defer func() { w.Stop(); cancel(); <-done }()
-	last := func() ingest.Commit { mu.Lock(); defer mu.Unlock(); return commits[len(commits)-1] }
+	// The observer may run just after the submitter is answered: wait for
+	// the i-th commit (1-based) rather than reading the latest.
+	seen := 0
+	last := func() ingest.Commit {
+		t.Helper()
+		seen++
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			mu.Lock()
+			if len(commits) >= seen {
+				c := commits[seen-1]
+				mu.Unlock()
+				return c
+			}
+			mu.Unlock()
+			if time.Now().After(deadline) {
+				t.Fatalf("commit %d was never observed", seen)
+			}
+		}
+	}
 
 	if _, err := w.Submit(ctx, []model.Message{identify("m1", "u1", "", ""), identify("m2", "u2", "", "")}); err != nil {
 		t.Fatal(err)
 	}
-	got := append([]string{}, last().Touched...)
+	first := last()
+	got := append([]string{}, first.Touched...)
 	sort.Strings(got)
-	if fmt.Sprint(got) != "[id1 id2]" || last().Merged != nil {
-		t.Fatalf("touched = %v merged = %v", got, last().Merged)
+	if fmt.Sprint(got) != "[id1 id2]" || first.Merged != nil {
+		t.Fatalf("touched = %v merged = %v", got, first.Merged)
 	}
 	track := identify("m3", "u1", "", "")
 	track.Type, track.Event = model.Track, "Purchase"
 	if _, err := w.Submit(ctx, []model.Message{track}); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(last().Touched) != "[id1]" {
-		t.Errorf("after a track: %v", last().Touched)
+	if c := last(); fmt.Sprint(c.Touched) != "[id1]" {
+		t.Errorf("after a track: %v", c.Touched)
 	}
 	if _, err := w.Merge(ctx, "id1", "id2", "test"); err != nil {
 		t.Fatal(err)
