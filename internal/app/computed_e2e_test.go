@@ -6,7 +6,6 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,41 +18,15 @@ import (
 
 	"github.com/atrium-cdp/atrium/internal/app"
 	"github.com/atrium-cdp/atrium/internal/cli"
-	"github.com/atrium-cdp/atrium/internal/store/duckdb"
 )
 
 // startScoresServer is startServer with the CLI's score steps, as
 // "atrium serve" runs them (no schedule: the test runs them).
 func startScoresServer(t *testing.T) *server {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	db, err := duckdb.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := app.Initialize(ctx, db, app.NewWorkspace(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, dir: dir, writeKey: creds.WriteKey, token: creds.APIToken, sourceID: creds.SourceID,
-		hc: &http.Client{Timeout: 30 * time.Second}}
-	runCtx, cancel := context.WithCancel(ctx)
-	addr := make(chan string, 1)
-	s.done, s.cancel = make(chan error, 1), cancel
-	cfg := app.Config{DataDir: dir, Addr: "127.0.0.1:0", Logger: quietLogger(), Ready: func(a string) { addr <- a },
-		ScoreSteps: cli.ScoreSteps()}
-	go func() { s.done <- app.Serve(runCtx, cfg, nil) }()
-	select {
-	case a := <-addr:
-		s.url = "http://" + a
-	case err := <-s.done:
-		s.done = nil
-		t.Fatalf("server did not start: %v", err)
-	}
+	s := newServer(t, "")
+	s.configure = func(c *app.Config) { c.ScoreSteps = cli.ScoreSteps() }
+	s.start()
 	t.Cleanup(s.stop)
 	return s
 }

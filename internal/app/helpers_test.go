@@ -40,11 +40,22 @@ type server struct {
 
 	cancel context.CancelFunc
 	done   chan error
+	// configure, when set, adjusts the configuration of every start.
+	configure func(*app.Config)
 }
 
 // startServer initialises a workspace (with identity settings when not
 // empty), starts Atrium on 127.0.0.1:0 and stops it when the test ends.
 func startServer(t *testing.T, identitySettings string) *server {
+	t.Helper()
+	s := newServer(t, identitySettings)
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// newServer initialises the workspace of startServer without starting it.
+func newServer(t *testing.T, identitySettings string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -64,11 +75,8 @@ func startServer(t *testing.T, identitySettings string) *server {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, dir: dir, writeKey: creds.WriteKey, token: creds.APIToken, sourceID: creds.SourceID,
+	return &server{t: t, dir: dir, writeKey: creds.WriteKey, token: creds.APIToken, sourceID: creds.SourceID,
 		hc: &http.Client{Timeout: 30 * time.Second}}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
 }
 
 func (s *server) start() {
@@ -79,6 +87,9 @@ func (s *server) start() {
 	s.cancel = cancel
 	cfg := app.Config{DataDir: s.dir, Addr: "127.0.0.1:0", Logger: quietLogger(),
 		Ready: func(a string) { addr <- a }}
+	if s.configure != nil {
+		s.configure(&cfg)
+	}
 	go func() { s.done <- app.Serve(ctx, cfg, nil) }()
 	select {
 	case a := <-addr:

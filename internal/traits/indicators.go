@@ -77,6 +77,29 @@ lines AS (
 	       nullif(i.category, '') AS category, i.quantity
 	FROM order_items i JOIN live_orders lo ON lo.source_id = i.source_id AND lo.order_id = i.order_id
 	WHERE i.status NOT IN ` + nonRevenueStatusSQL + `),
+` + IndicatorPerProfileSQL + `metrics AS (
+	SELECT pp.*, coalesce(u.units, 0) AS units, fp.product AS favourite_product, fc.category AS favourite_category,
+	       date_diff('day', CAST(pp.first_order_at AS DATE), CAST(params.as_of AS DATE)) AS tenure_days,
+	       date_diff('day', CAST(pp.last_order_at AS DATE), CAST(params.as_of AS DATE)) AS recency_days,
+	       date_diff('day', CAST(pp.first_order_at AS DATE), CAST(pp.last_order_at AS DATE)) AS span_days
+	FROM per_profile pp CROSS JOIN params
+	LEFT JOIN units u USING (profile_id)
+	LEFT JOIN fav_product fp USING (profile_id)
+	LEFT JOIN fav_category fc USING (profile_id)),
+rfm AS (
+	SELECT m.*,
+	       ntile(5) OVER (ORDER BY recency_days DESC, last_order_at, profile_id) AS r,
+	       ntile(5) OVER (ORDER BY order_count, revenue, profile_id) AS f,
+	       ntile(5) OVER (ORDER BY revenue, order_count, profile_id) AS mq
+	FROM metrics m),
+` + IndicatorRowsSQL
+
+// IndicatorPerProfileSQL is the middle of IndicatorsSQL, shared with the
+// one-profile refresh (store/duckdb): from CTEs "live_orders" (revenue
+// orders by live profile) and "lines" (their revenue lines), it sums the
+// units, picks the favourite product and category and aggregates the orders
+// per profile ("units", "fav_product", "fav_category", "per_profile").
+const IndicatorPerProfileSQL = `
 units AS (SELECT profile_id, sum(quantity) AS units FROM lines GROUP BY profile_id),
 -- Favourites: the most units, ties to the alphabetically first; only
 -- positive totals (a product only ever returned is nobody's favourite).
@@ -96,22 +119,7 @@ per_profile AS (
 	SELECT profile_id, count(*) AS order_count, sum(total) AS revenue,
 	       min(ordered_at) AS first_order_at, max(ordered_at) AS last_order_at
 	FROM live_orders GROUP BY profile_id),
-metrics AS (
-	SELECT pp.*, coalesce(u.units, 0) AS units, fp.product AS favourite_product, fc.category AS favourite_category,
-	       date_diff('day', CAST(pp.first_order_at AS DATE), CAST(params.as_of AS DATE)) AS tenure_days,
-	       date_diff('day', CAST(pp.last_order_at AS DATE), CAST(params.as_of AS DATE)) AS recency_days,
-	       date_diff('day', CAST(pp.first_order_at AS DATE), CAST(pp.last_order_at AS DATE)) AS span_days
-	FROM per_profile pp CROSS JOIN params
-	LEFT JOIN units u USING (profile_id)
-	LEFT JOIN fav_product fp USING (profile_id)
-	LEFT JOIN fav_category fc USING (profile_id)),
-rfm AS (
-	SELECT m.*,
-	       ntile(5) OVER (ORDER BY recency_days DESC, last_order_at, profile_id) AS r,
-	       ntile(5) OVER (ORDER BY order_count, revenue, profile_id) AS f,
-	       ntile(5) OVER (ORDER BY revenue, order_count, profile_id) AS mq
-	FROM metrics m),
-` + IndicatorRowsSQL
+`
 
 // IndicatorRowsSQL is the end of IndicatorsSQL, shared with the one-profile
 // refresh (store/duckdb): from a CTE "rfm" holding the metrics and the r, f and

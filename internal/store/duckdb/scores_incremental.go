@@ -179,24 +179,7 @@ lines AS (
 	FROM order_items i JOIN live_orders lo ON lo.source_id = i.source_id AND lo.order_id = i.order_id
 	WHERE i.profile_id IN (/*ids*/)
 	  AND i.status NOT IN ('cancelled', 'refunded', 'returned')),
-units AS (SELECT profile_id, sum(quantity) AS units FROM lines GROUP BY profile_id),
-fav_product AS (
-	SELECT profile_id, product FROM (
-		SELECT profile_id, coalesce(product_id, name) AS product, sum(quantity) AS q
-		FROM lines WHERE coalesce(product_id, name) IS NOT NULL GROUP BY ALL)
-	WHERE q > 0
-	QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY q DESC, product) = 1),
-fav_category AS (
-	SELECT profile_id, category FROM (
-		SELECT profile_id, category, sum(quantity) AS q
-		FROM lines WHERE category IS NOT NULL GROUP BY ALL)
-	WHERE q > 0
-	QUALIFY row_number() OVER (PARTITION BY profile_id ORDER BY q DESC, category) = 1),
-per_profile AS (
-	SELECT profile_id, count(*) AS order_count, sum(total) AS revenue,
-	       min(ordered_at) AS first_order_at, max(ordered_at) AS last_order_at
-	FROM live_orders GROUP BY profile_id),
-metrics AS (
+` + traits.IndicatorPerProfileSQL + `metrics AS (
 	SELECT pp.*, coalesce(u.units, 0) AS units, fp.product AS favourite_product, fc.category AS favourite_category,
 	       date_diff('day', CAST(pp.first_order_at AS DATE), CAST(params.as_of AS DATE)) AS tenure_days,
 	       date_diff('day', CAST(pp.last_order_at AS DATE), CAST(params.as_of AS DATE)) AS recency_days,
