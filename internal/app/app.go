@@ -217,6 +217,25 @@ func Serve(ctx context.Context, cfg Config, bootstrap func(Credentials)) error {
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
+	// Segments on score.NAME follow the scores: profiles whose computed
+	// traits were refreshed are re-evaluated, and a batch of scores
+	// (scheduled, API, the computed traits' catch-up at start) recomputes
+	// every segment in the background.
+	refreshSegments := func() {
+		go func() {
+			if _, err := segs.Refresh(writerCtx, segments.RefreshOptions{All: true}); err != nil && writerCtx.Err() == nil {
+				log.Error("segment refresh after scores", "err", err)
+			}
+		}()
+	}
+	traitsEngine.OnRefreshed = func(ids []string) {
+		if ids == nil {
+			refreshSegments()
+			return
+		}
+		segs.Touched(ids, nil)
+	}
+	scores.after = refreshSegments
 	g := new(errgroup.Group)
 	g.Go(func() error { return writer.Run(writerCtx) })
 	g.Go(func() error { return segs.Run(writerCtx) })

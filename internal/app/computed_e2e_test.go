@@ -198,6 +198,7 @@ func TestComputedTraitsAPI(t *testing.T) {
 	}
 	s.apiError("POST", "/api/v1/scores/run", M{"only": []string{"nope"}}, http.StatusBadRequest, "invalid_only")
 	s.apiError("POST", "/api/v1/scores/run", M{"onyl": []string{}}, http.StatusBadRequest, "invalid_body")
+	s.apiError("POST", "/api/v1/scores/run", []byte(`{"only": ["indicators"]} []`), http.StatusBadRequest, "invalid_body")
 
 	// The atrium binary reaches the running server for traits apply and
 	// scores run (in this process the CLI would share the open file).
@@ -257,4 +258,47 @@ func TestComputedTraitsCatchUpAfterAStop(t *testing.T) {
 	s.stop() // well within the incremental delay after the commit
 	s.start()
 	s.waitScore("user_id", "u9", "views_all", "5")
+}
+
+// A segment on a computed trait follows it: the incremental refresh of the
+// trait re-evaluates the profile's memberships, and so does a scores run.
+func TestSegmentOnAComputedTraitFollowsIt(t *testing.T) {
+	s := startScoresServer(t)
+	s.apiJSON("POST", "/api/v1/computed-traits", M{"name": "clicks", "aggregate": "count", "over": "events",
+		"event": "Click"}, http.StatusCreated, nil)
+	s.apiJSON("POST", "/api/v1/segments", M{"name": "clickers", "rule": `score.clicks >= 3`}, http.StatusCreated, nil)
+	s.batch(M{"type": "identify", "userId": "u1", "messageId": "s0"},
+		M{"type": "track", "userId": "u1", "event": "Click", "messageId": "s1"})
+	s.waitScore("user_id", "u1", "clicks", "1")
+	pid := s.lookup("user_id", "u1").ID
+	s.waitMember("clickers", pid, false)
+	s.batch(M{"type": "track", "userId": "u1", "event": "Click", "messageId": "s2"},
+		M{"type": "track", "userId": "u1", "event": "Click", "messageId": "s3"})
+	s.waitScore("user_id", "u1", "clicks", "3")
+	s.waitMember("clickers", pid, true)
+}
+
+// Concurrent creates of one name: one 201, the others 409.
+func TestComputedTraitConcurrentCreates(t *testing.T) {
+	s := startScoresServer(t)
+	codes := make(chan int, 6)
+	for range 6 {
+		go func() {
+			st, _ := s.api("POST", "/api/v1/computed-traits", M{"name": "same", "aggregate": "count", "over": "orders"})
+			codes <- st
+		}()
+	}
+	created := 0
+	for range 6 {
+		switch st := <-codes; st {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+		default:
+			t.Errorf("status %d", st)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d creates answered 201, want 1", created)
+	}
 }

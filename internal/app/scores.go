@@ -108,6 +108,9 @@ type scoresRunner struct {
 	steps []ScoreStep
 	env   ScoreEnv
 	mu    sync.Mutex
+	// after, when set, runs after every successful run (segments on
+	// score.NAME are recomputed then).
+	after func()
 }
 
 // Steps lists the step names (the web API validates requests with it).
@@ -117,7 +120,11 @@ func (r *scoresRunner) Steps() []string { return StepNames(r.steps) }
 func (r *scoresRunner) Run(ctx context.Context, only []string) (any, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return RunScoreSteps(ctx, r.steps, r.env, only)
+	out, err := RunScoreSteps(ctx, r.steps, r.env, only)
+	if err == nil && r.after != nil {
+		r.after()
+	}
+	return out, err
 }
 
 // schedule runs every step every interval until ctx is done: the same

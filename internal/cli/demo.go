@@ -78,17 +78,27 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 		}
-	} else {
-		fmt.Fprintf(e.stderr, "atrium: %s already holds the demo workspace (use --rebuild to build it again)\n", *dir)
 	}
 	cred, err := demo.ReadCredentials(*dir)
 	if err != nil {
 		return err
 	}
-	if *noServe {
-		if !*asJSON {
-			printDemoAccess(e.stdout, *dir, "", cred)
+	if isDemo {
+		fmt.Fprintf(e.stderr, "atrium: %s already holds the demo workspace (use --rebuild to build it again)\n", *dir)
+		if *asJSON { // what a build would have said of where to look
+			if err := printJSON(e.stdout, map[string]any{"dir": *dir, "credentials": cred}); err != nil {
+				return err
+			}
 		}
+	}
+	// With --json, stdout carries only the JSON; the access details go to
+	// stderr.
+	access := e.stdout
+	if *asJSON {
+		access = e.stderr
+	}
+	if *noServe {
+		printDemoAccess(access, *dir, "", cred)
 		return nil
 	}
 	// Warnings and errors only, so the access details stay readable. The
@@ -97,7 +107,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	logger := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := app.Config{DataDir: *dir, Addr: *addr, DBMemory: DefaultDBMemory, Logger: logger,
 		ScoreSteps: ScoreSteps(), ScoresEvery: 0,
-		Ready: func(a string) { printDemoAccess(e.stdout, *dir, a, cred) }}
+		Ready: func(a string) { printDemoAccess(access, *dir, a, cred) }}
 	return app.Serve(ctx, cfg, nil)
 }
 

@@ -47,6 +47,17 @@ func TestDemoBuildsThenServes(t *testing.T) {
 		}
 	}
 
+	// --json: stdout is one JSON document, for an existing demo too.
+	code, out, stderr = run(t, "", "demo", "--data", dir, "--no-serve", "--json")
+	var again struct {
+		Credentials struct {
+			APIToken string `json:"api_token"`
+		} `json:"credentials"`
+	}
+	if err := json.Unmarshal([]byte(out), &again); code != 0 || err != nil || !strings.HasPrefix(again.Credentials.APIToken, "atr_") {
+		t.Errorf("demo --json on the built demo: exit %d, %v: %q (stderr %q)", code, err, out, stderr)
+	}
+
 	// Serving the existing demo does not rebuild it, and prints calls that
 	// work as printed.
 	addr := freeAddr(t)

@@ -123,7 +123,7 @@ func (w *Writer) Unmerge(ctx context.Context, mergeID, actor string) (model.Merg
 				sv.dirty = true
 			}
 			batch.Moves = []store.IdentityMove{{ProfileID: rec.MergedID, Identifiers: moved}}
-			batch.UndoneMerges = append(batch.UndoneMerges, store.UndoneMerge{ID: rec.ID, At: now})
+			batch.UndoneMerges = append(batch.UndoneMerges, store.UndoneMerge{ID: rec.ID, At: now, SurvivorID: rec.SurvivorID})
 			batch.Audit = append(batch.Audit, w.audit(now, "unmerge", rec.SurvivorID, map[string]any{
 				"merge_id": rec.ID, "restored_profile_id": rec.MergedID, "actor": actor}))
 			w.finishStates(now, states, batch)

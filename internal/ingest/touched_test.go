@@ -74,12 +74,28 @@ func TestCommitReportsTouchedProfiles(t *testing.T) {
 	if c := last(); fmt.Sprint(c.Touched) != "[id1]" {
 		t.Errorf("after a track: %v", c.Touched)
 	}
-	if _, err := w.Merge(ctx, "id1", "id2", "test"); err != nil {
+	mg, err := w.Merge(ctx, "id1", "id2", "test")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if c := last(); fmt.Sprint(c.Touched) != "[id1]" || fmt.Sprint(c.Merged) != "[id2]" || c.Messages != 0 {
 		t.Errorf("after a merge: %+v", c)
 	}
+	// Undoing it touches both: the restored profile and the survivor that
+	// gives its data back.
+	if _, err := w.Unmerge(ctx, mg.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	c := last()
+	got = append([]string{}, c.Touched...)
+	sort.Strings(got)
+	if fmt.Sprint(got) != "[id1 id2]" || c.Merged != nil {
+		t.Errorf("after an unmerge: %+v", c)
+	}
+	if _, err := w.Merge(ctx, "id1", "id2", "test"); err != nil {
+		t.Fatal(err)
+	}
+	last()
 	st.fail.Store(true)
 	if _, err := w.Submit(ctx, []model.Message{identify("m4", "u4", "", "")}); err == nil {
 		t.Fatal("injected failure did not fail")

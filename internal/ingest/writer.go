@@ -310,6 +310,11 @@ func (w *Writer) noteTouched(b *store.Batch) {
 		add(b.Merges[i].SurvivorID)
 		w.merged = append(w.merged, b.Merges[i].MergedID)
 	}
+	for i := range b.UndoneMerges {
+		// The survivor gives back the restored profile's events, orders
+		// and consents: its aggregates and memberships change too.
+		add(b.UndoneMerges[i].SurvivorID)
+	}
 	for i := range b.Consents {
 		add(b.Consents[i].ProfileID)
 	}

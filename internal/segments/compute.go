@@ -175,6 +175,10 @@ func (s *Service) computeFull(ctx context.Context, d *def, ids map[string]string
 		c.Error = err.Error() // not a failure: the new definition is computed on its own
 		return c
 	}
+	if err != nil && ctx.Err() != nil {
+		c.Error = err.Error() // stopped, not failed: the next start computes it again
+		return c
+	}
 	if err != nil {
 		c.Error = err.Error()
 		retries := d.row.Retries + 1
@@ -401,6 +405,9 @@ func (s *Service) EvaluateTouched(ctx context.Context) (int, error) {
 				g = nil
 			}
 			if _, err := s.evaluateOnly(ctx, d, ids, chunk, g); err != nil {
+				if ctx.Err() != nil {
+					break // stopped: the next start computes every segment
+				}
 				// The next full computation corrects whatever this one
 				// missed: mark the segment failed so the scheduler retries.
 				s.log.Warn("real-time segment evaluation failed", "segment", d.row.Name, "err", err)

@@ -100,6 +100,9 @@ type Batch struct {
 type UndoneMerge struct {
 	ID string
 	At time.Time
+	// SurvivorID is the profile that kept the merge; its aggregates change
+	// when the restored profile takes its data back (not stored here).
+	SurvivorID string
 }
 
 // Empty reports whether the batch writes nothing.

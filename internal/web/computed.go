@@ -77,6 +77,8 @@ func (a *api) createComputedTrait(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	a.createMu.Lock()
+	defer a.createMu.Unlock()
 	if _, err := a.d.ComputedTraits.Get(r.Context(), d.Name); err == nil {
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf("computed trait %q exists: update it with PUT /api/v1/computed-traits/%s", d.Name, d.Name)}
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -200,7 +202,10 @@ func (a *api) runScores(w http.ResponseWriter, r *http.Request) error {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "body: want {\"only\": [step names]}: " + clipMsg(err.Error())}
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "body: want {\"only\": [step names]}: " + jsonProblem(err)}
+		}
+		if dec.More() || len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "body: want one JSON object {\"only\": [step names]}, found more data after it"}
 		}
 	}
 	valid := a.d.Scores.Steps()

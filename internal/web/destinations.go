@@ -62,6 +62,8 @@ type destinationBody struct {
 }
 
 func (a *api) createDestination(w http.ResponseWriter, r *http.Request) error {
+	a.createMu.Lock() // against a concurrent delete of a segment it routes
+	defer a.createMu.Unlock()
 	ds, err := a.destinations()
 	if err != nil {
 		return err
@@ -96,6 +98,8 @@ func (a *api) getDestination(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) updateDestination(w http.ResponseWriter, r *http.Request) error {
+	a.createMu.Lock() // against a concurrent delete of a segment it routes
+	defer a.createMu.Unlock()
 	ds, err := a.destinations()
 	if err != nil {
 		return err

@@ -94,6 +94,8 @@ func (a *api) deleteSegment(w http.ResponseWriter, r *http.Request) error {
 	if err := a.segmentsOn(); err != nil {
 		return err
 	}
+	a.createMu.Lock() // a destination created meanwhile could route it
+	defer a.createMu.Unlock()
 	n, err := a.d.Segments.Delete(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -240,7 +241,14 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-type api struct{ d Deps }
+type api struct {
+	d Deps
+	// createMu makes check-then-write one step where the store cannot:
+	// "exists? then create" for computed traits (two concurrent creates of
+	// one name give one 201 and one 409), and "does a destination route
+	// it? then delete" for segments against destination writes.
+	createMu sync.Mutex
+}
 
 // wrap adapts a handler returning error: known errors map to their status and
 // a safe message; anything else is logged with the request id and answered

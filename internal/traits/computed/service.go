@@ -51,6 +51,10 @@ type Service struct {
 	st  Store
 	now func() time.Time
 	mu  sync.Mutex
+	// OnRefreshed, when set, is told after RunIncremental's refreshes which
+	// profiles' values were rewritten (nil: every profile, after a batch),
+	// so that what reads the values (segments on score.NAME) follows.
+	OnRefreshed func(ids []string)
 }
 
 // NewService returns the engine over st; now is the clock (computed_at and

@@ -72,6 +72,9 @@ func (s *Service) RunIncremental(ctx context.Context, t *Tracker, delay time.Dur
 		log.Error("computed traits: catch-up refresh at start failed (the next scheduled run retries)", "err", err)
 	} else {
 		log.Info("computed traits: catch-up refresh at start", "definitions", len(rep.Profiles), "seconds", rep.Seconds)
+		if s.OnRefreshed != nil && len(rep.Profiles) > 0 {
+			s.OnRefreshed(nil)
+		}
 	}
 	for {
 		select {
@@ -98,5 +101,8 @@ func (s *Service) RunIncremental(ctx context.Context, t *Tracker, delay time.Dur
 			continue
 		}
 		log.Debug("computed traits: incremental refresh", "profiles", len(ids), "seconds", rep.Seconds)
+		if s.OnRefreshed != nil {
+			s.OnRefreshed(ids)
+		}
 	}
 }
