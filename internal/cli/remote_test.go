@@ -105,8 +105,10 @@ func TestCommandsThroughARunningServer(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "size:        2") {
 		t.Errorf("create through the server: %d %s %s", code, out, stderr)
 	}
-	if code, _, stderr := runCLI(t, "segments", "show", "ghost", "--data", dir); code != 1 {
-		t.Errorf("show ghost through the server: exit %d, want 1 (%s)", code, stderr)
+	for _, name := range []string{"ghost", ".", ".."} {
+		if code, out, stderr := runCLI(t, "segments", "show", name, "--data", dir); code != 1 {
+			t.Errorf("show %q through the server: exit %d, want 1 (%s %s)", name, code, out, stderr)
+		}
 	}
 	srv.stop(t)
 }

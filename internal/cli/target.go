@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/atrium-cdp/atrium/internal/app"
@@ -68,6 +69,13 @@ type apiClient struct {
 // do sends a request and decodes a 2xx JSON answer into out; an error answer
 // becomes an error carrying the server's message.
 func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	// A name of "." or ".." would reach another route once the URL is
+	// cleaned; no segment, destination or trait can have such a name.
+	for _, part := range strings.Split(path, "/") {
+		if part == "." || part == ".." {
+			return &notFoundError{msg: fmt.Sprintf("nothing is named %q", part)}
+		}
+	}
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()

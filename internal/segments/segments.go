@@ -255,6 +255,11 @@ func checkName(name string) error {
 	if reserved[name] {
 		return inputErr("name", "%q is reserved (an API route has that name)", name)
 	}
+	if _, err := uuid.Parse(name); err == nil {
+		// Routes and commands take an id or a name: a name shaped like an
+		// id could shadow another segment's id.
+		return inputErr("name", "%q has the form of a segment id (a UUID): choose another name", name)
+	}
 	if strings.Trim(name, ".") == "" {
 		return inputErr("name", "%q is not a usable name (dots only: it would read as a path in URLs)", name)
 	}

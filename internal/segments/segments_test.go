@@ -247,6 +247,7 @@ func TestDefinitionsRefused(t *testing.T) {
 		{"unknown tz", segments.Input{Name: "n", Rule: `trait.x = 1`, TimeZone: "Mars/Olympus"}, "time_zone"},
 		{"server's own zone", segments.Input{Name: "n", Rule: `trait.x = 1`, TimeZone: "Local"}, "time_zone"},
 		{"dot", segments.Input{Name: ".", Rule: `trait.x = 1`}, "name"},
+		{"an id's shape", segments.Input{Name: "0b6e1f7c-3f0d-4a51-9c1e-2d7b8f9a0c11", Rule: `trait.x = 1`}, "name"},
 		{"dot dot", segments.Input{Name: "..", Rule: `trait.x = 1`}, "name"},
 		{"dots", segments.Input{Name: "...", Rule: `trait.x = 1`}, "name"},
 		{"long description", segments.Input{Name: "n", Rule: `trait.x = 1`, Description: strings.Repeat("d", 3000)}, "description"},
