@@ -245,20 +245,7 @@ const (
 // liveRoots returns the live profiles at the end of the touched profiles'
 // merge chains (a live touched profile is its own root).
 func liveRoots(ctx context.Context, conn *sql.Conn, touched []string) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, computedRootsSQL, touched)
-	if err != nil {
-		return nil, fmt.Errorf("resolve touched profiles: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("resolve touched profiles: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, conn, "resolve touched profiles", computedRootsSQL, touched)
 }
 
 // computedOrderProfilesSQL lists the profiles some orders of a source
@@ -273,18 +260,5 @@ func (d *DB) OrderProfiles(ctx context.Context, sourceID string, orderIDs []stri
 	if len(orderIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := d.sql.QueryContext(ctx, computedOrderProfilesSQL, sourceID, orderIDs)
-	if err != nil {
-		return nil, fmt.Errorf("read order profiles: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("read order profiles: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, d.sql, "read order profiles", computedOrderProfilesSQL, sourceID, orderIDs)
 }

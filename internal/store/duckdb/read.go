@@ -117,16 +117,27 @@ func currentConsents(states map[string]map[string]store.ConsentState) []store.Co
 }
 
 func (d *DB) cluster(ctx context.Context, id string) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, clusterCTE+` SELECT id FROM cluster ORDER BY id`, id)
+	return queryStrings(ctx, d.sql, "read merged profiles", clusterCTE+` SELECT id FROM cluster ORDER BY id`, id)
+}
+
+// querier is what queryStrings reads through: the pool or one connection.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// queryStrings runs a query of one text column and returns its values; what
+// names the read in errors.
+func queryStrings(ctx context.Context, q querier, what, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read merged profiles: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, s)
 	}
@@ -215,18 +226,5 @@ func (d *DB) Counts(ctx context.Context) (map[string]int64, error) {
 
 // IdentityTypes lists the identifier types in use, sorted.
 func (d *DB) IdentityTypes(ctx context.Context) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT DISTINCT type FROM identities ORDER BY type`)
-	if err != nil {
-		return nil, fmt.Errorf("list identifier types: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, d.sql, "list identifier types", `SELECT DISTINCT type FROM identities ORDER BY type`)
 }

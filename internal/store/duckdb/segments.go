@@ -448,20 +448,7 @@ func (d *DB) EachMember(ctx context.Context, id string, scores []string, purpose
 // segments service evaluates a full computation with it before taking the
 // lock that real-time evaluations need.
 func (d *DB) RuleIDs(ctx context.Context, q string, args []any) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, fmt.Sprintf(segRuleIDs, q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate rule: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("evaluate rule: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, d.sql, "evaluate rule", fmt.Sprintf(segRuleIDs, q), args...)
 }
 
 // segRuleIDs reads a compiled rule's result (RuleIDs).
@@ -470,19 +457,6 @@ const segRuleIDs = `SELECT DISTINCT profile_id FROM (%s) q`
 // DestinationsUsingSegment names the destinations whose settings route the
 // segment (by id), in name order.
 func (d *DB) DestinationsUsingSegment(ctx context.Context, segmentID string) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT name FROM destinations
+	return queryStrings(ctx, d.sql, "destinations using segment", `SELECT name FROM destinations
 		WHERE list_contains(json_extract_string(settings, '$.segments[*]'), ?) ORDER BY name`, segmentID)
-	if err != nil {
-		return nil, fmt.Errorf("destinations using segment: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
 }
