@@ -9,18 +9,7 @@ import (
 
 	"github.com/atrium-cdp/atrium/internal/activate"
 	"github.com/atrium-cdp/atrium/internal/store"
-	"github.com/atrium-cdp/atrium/internal/store/duckdb"
 )
-
-func activationDB(t *testing.T) *duckdb.DB {
-	t.Helper()
-	db, err := duckdb.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func queued(dest, id, profile, key string, at time.Time) activate.DeliveryRow {
 	return activate.DeliveryRow{ID: id, DestinationID: dest, ProfileID: profile, SegmentID: "s", Kind: "enter", IdempotencyKey: key,
@@ -33,7 +22,7 @@ func queued(dest, id, profile, key string, at time.Time) activate.DeliveryRow {
 // key, and deleting a destination takes its deliveries with it.
 func TestDeliveryQueueStore(t *testing.T) {
 	ctx := context.Background()
-	db := activationDB(t)
+	db := testDB(t)
 	t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	for _, name := range []string{"a", "b"} {
 		if err := db.CreateDestination(ctx, activate.DestinationRow{ID: "d-" + name, Kind: "webhook", Name: name, Settings: []byte(`{}`), CreatedAt: t0, UpdatedAt: t0}); err != nil {

@@ -27,28 +27,17 @@ var cdnowAsOf = time.Date(1997, 10, 1, 0, 0, 0, 0, time.UTC)
 // guest order that must count for nobody.
 func cdnowWorkspace(t *testing.T) *duckdb.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := duckdb.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	src := `read_csv('` + cdnowDir + `cdnow_sample.csv', all_varchar = true)`
-	for _, q := range []string{
-		`INSERT INTO profiles (id, created_at, updated_at) SELECT DISTINCT 'c' || customer_id, TIMESTAMP '1997-01-01', TIMESTAMP '1997-01-01' FROM ` + src,
+	return testDB(t,
+		`INSERT INTO profiles (id, created_at, updated_at) SELECT DISTINCT 'c' || customer_id, TIMESTAMP '1997-01-01', TIMESTAMP '1997-01-01' FROM `+src,
 		`INSERT INTO orders (profile_id, source_id, order_id, status, total, ordered_at, created_at, updated_at)
 		 SELECT 'c' || customer_id, 'cdnow', 'row-' || row_number() OVER (), 'completed', CAST(dollar_value AS DOUBLE),
-		        CAST(date AS TIMESTAMP) + INTERVAL 12 HOUR, now(), now() FROM ` + src,
+		        CAST(date AS TIMESTAMP) + INTERVAL 12 HOUR, now(), now() FROM `+src,
 		// A cancelled order and a guest order: neither may change anything.
 		`INSERT INTO orders (profile_id, source_id, order_id, status, total, ordered_at, created_at, updated_at) VALUES
 		 ('c1', 'cdnow', 'x-cancelled', 'cancelled', 500, TIMESTAMP '1997-09-29 10:00:00', now(), now()),
 		 (NULL, 'cdnow', 'x-guest', 'completed', 500, TIMESTAMP '1997-09-29 10:00:00', now(), now())`,
-	} {
-		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return db
+	)
 }
 
 func readCDNOW(t *testing.T, name string) [][]string {

@@ -16,12 +16,7 @@ import (
 // b into a), a live profile d, and one order per profile.
 func computedDB(t *testing.T) *duckdb.DB {
 	t.Helper()
-	db, err := duckdb.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, q := range []string{
+	return testDB(t,
 		`INSERT INTO profiles (id, merged_into, created_at, updated_at) VALUES
 			('a', NULL, now(), now()), ('b', 'a', now(), now()), ('c', 'b', now(), now()), ('d', NULL, now(), now())`,
 		`INSERT INTO orders (profile_id, source_id, order_id, status, total, ordered_at, created_at, updated_at) VALUES
@@ -29,12 +24,7 @@ func computedDB(t *testing.T) *duckdb.DB {
 			('b', 's', 'o2', 'completed', 2, '2024-01-02', now(), now()),
 			('c', 's', 'o3', 'completed', 4, '2024-01-03', now(), now()),
 			('d', 's', 'o4', 'completed', 8, '2024-01-04', now(), now())`,
-	} {
-		if _, err := db.SQL().Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return db
+	)
 }
 
 func scoreRows(t *testing.T, db *duckdb.DB, name string) map[string]string {

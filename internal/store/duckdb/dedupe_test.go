@@ -16,13 +16,7 @@ import (
 // p2 (merged), p3 and p4 are live; p3 has a user id and a loyalty number.
 func dedupeDB(t *testing.T) *duckdb.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := duckdb.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, q := range []string{
+	return testDB(t,
 		`INSERT INTO profiles (id, merged_into, traits, trait_meta, created_at, updated_at) VALUES
 			('p1', NULL, '{"email":"a@example.com"}', '{"email":{"t":"2024-05-01T10:00:00Z"}}', TIMESTAMP '2024-05-01 10:00:00', now()),
 			('p2', 'p1', '{"email":"b@example.com"}', '{"email":{"t":"2024-05-02T10:00:00Z"}}', TIMESTAMP '2024-05-02 10:00:00', now()),
@@ -37,12 +31,7 @@ func dedupeDB(t *testing.T) *duckdb.DB {
 			(3, 'p1', 'src-track', 'm3', 3, 'track', TIMESTAMP '2024-05-06 10:00:00', now(), NULL)`,
 		`INSERT INTO merges (id, survivor_id, merged_id, rule, actor, created_at, undone_at) VALUES
 			('g1', 'p1', 'p2', 'admin', 'x', now(), NULL), ('g2', 'p3', 'p4', 'probabilistic', 'x', now(), now())`,
-	} {
-		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return db
+	)
 }
 
 func TestMatchProfilesAndPairs(t *testing.T) {

@@ -50,13 +50,7 @@ import (
 // D bought by u4 and u5, A by u1 (its repeat on Jun 15): D 2/3, A 1/3.
 func recoBaskets(t *testing.T) *duckdb.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := duckdb.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, q := range []string{
+	return testDB(t,
 		`INSERT INTO profiles (id, merged_into, created_at, updated_at) VALUES
 			('u1', NULL, now(), now()), ('u2', NULL, now(), now()), ('u2m', 'u2', now(), now()), ('u3', NULL, now(), now()),
 			('u4', NULL, now(), now()), ('u5', NULL, now(), now()), ('u6', NULL, now(), now())`,
@@ -88,12 +82,7 @@ func recoBaskets(t *testing.T) *duckdb.DB {
 			('u5', 's', 'o5r', 1, 'C', 'Cherry', 1, 'refunded'),
 			('u5', 's', 'o5c', 1, 'B', 'Banana', 1, 'cancelled'),
 			(NULL, 's', 'og', 1, 'A', 'Apple', 1, 'completed'), (NULL, 's', 'og', 2, 'D', 'Date', 1, 'completed')`,
-	} {
-		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return db
+	)
 }
 
 var recoBasketOptions = recommend.Options{Neighbours: 2, WindowDays: 30, MinTogether: 1}
@@ -366,27 +355,16 @@ func TestEvaluateRecommendationsByHand(t *testing.T) {
 // for the benchmarks below.
 func recoRetail(b testing.TB) *duckdb.DB {
 	b.Helper()
-	ctx := context.Background()
-	db, err := duckdb.Open(ctx, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
 	src := `(SELECT * FROM read_csv('../../imports/testdata/online_retail_sample_20k.csv', all_varchar = true) WHERE CustomerID <> 'NA')`
-	for _, q := range []string{
-		`INSERT INTO profiles (id, created_at, updated_at) SELECT DISTINCT 'c' || CustomerID, now(), now() FROM ` + src,
+	return testDB(b,
+		`INSERT INTO profiles (id, created_at, updated_at) SELECT DISTINCT 'c' || CustomerID, now(), now() FROM `+src,
 		`INSERT INTO orders (profile_id, source_id, order_id, status, ordered_at, created_at, updated_at)
 		 SELECT 'c' || any_value(CustomerID), 'retail', InvoiceNo, CASE WHEN InvoiceNo LIKE 'C%' THEN 'cancelled' ELSE 'completed' END,
-		        min(CAST(InvoiceDate AS TIMESTAMP)), now(), now() FROM ` + src + ` GROUP BY InvoiceNo`,
+		        min(CAST(InvoiceDate AS TIMESTAMP)), now(), now() FROM `+src+` GROUP BY InvoiceNo`,
 		`INSERT INTO order_items (source_id, order_id, line_no, product_id, name, quantity, status)
 		 SELECT 'retail', InvoiceNo, row_number() OVER (PARTITION BY InvoiceNo), StockCode, Description, CAST(Quantity AS DOUBLE),
-		        CASE WHEN InvoiceNo LIKE 'C%' THEN 'cancelled' ELSE 'completed' END FROM ` + src,
-	} {
-		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
-			b.Fatalf("%s: %v", q, err)
-		}
-	}
-	return db
+		        CASE WHEN InvoiceNo LIKE 'C%' THEN 'cancelled' ELSE 'completed' END FROM `+src,
+	)
 }
 
 // BenchmarkBuildRecommendModel: the whole build on the Online Retail sample

@@ -23,33 +23,22 @@ var retailAsOf = time.Date(2011, 12, 10, 0, 0, 0, 0, time.UTC)
 // owns one of its invoices, so merge chains are exercised.
 func retailWorkspace(t *testing.T) *duckdb.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := duckdb.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	src := `(SELECT * FROM read_csv('` + retailCSV + `', all_varchar = true) WHERE CustomerID <> 'NA')`
-	for _, q := range []string{
-		`INSERT INTO profiles (id, created_at, updated_at) SELECT DISTINCT 'r' || CustomerID, TIMESTAMP '2010-01-01', TIMESTAMP '2010-01-01' FROM ` + src,
+	return testDB(t,
+		`INSERT INTO profiles (id, created_at, updated_at) SELECT DISTINCT 'r' || CustomerID, TIMESTAMP '2010-01-01', TIMESTAMP '2010-01-01' FROM `+src,
 		`INSERT INTO profiles (id, merged_into, created_at, updated_at) VALUES ('r12748-old', 'r12748', TIMESTAMP '2010-01-01', TIMESTAMP '2010-01-01')`,
 		`INSERT INTO orders (profile_id, source_id, order_id, status, total, ordered_at, created_at, updated_at)
 		 SELECT 'r' || any_value(CustomerID), 'retail', InvoiceNo,
 		        CASE WHEN InvoiceNo LIKE 'C%' THEN 'cancelled' ELSE 'completed' END,
 		        sum(CAST(Quantity AS DOUBLE) * CAST(UnitPrice AS DOUBLE)), min(CAST(InvoiceDate AS TIMESTAMP)), now(), now()
-		 FROM ` + src + ` GROUP BY InvoiceNo`,
+		 FROM `+src+` GROUP BY InvoiceNo`,
 		`INSERT INTO order_items (profile_id, source_id, order_id, line_no, product_id, name, quantity, unit_price, status)
 		 SELECT 'r' || CustomerID, 'retail', InvoiceNo, row_number() OVER (PARTITION BY InvoiceNo), StockCode, Description,
 		        CAST(Quantity AS DOUBLE), CAST(UnitPrice AS DOUBLE), CASE WHEN InvoiceNo LIKE 'C%' THEN 'cancelled' ELSE 'completed' END
-		 FROM ` + src,
+		 FROM `+src,
 		`UPDATE orders SET profile_id = 'r12748-old' WHERE order_id = (SELECT min(order_id) FROM orders WHERE profile_id = 'r12748')`,
 		`UPDATE order_items SET profile_id = 'r12748-old' WHERE order_id = (SELECT order_id FROM orders WHERE profile_id = 'r12748-old')`,
-	} {
-		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return db
+	)
 }
 
 // sameValue compares two stored values: equal text, or two decimal numbers one
