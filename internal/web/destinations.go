@@ -85,16 +85,7 @@ func (a *api) createDestination(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) getDestination(w http.ResponseWriter, r *http.Request) error {
-	ds, err := a.destinations()
-	if err != nil {
-		return err
-	}
-	v, err := ds.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return answerDestination(a, w, r, Destinations.Get)
 }
 
 func (a *api) updateDestination(w http.ResponseWriter, r *http.Request) error {
@@ -178,27 +169,24 @@ func (a *api) replayDeliveries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) testDestination(w http.ResponseWriter, r *http.Request) error {
-	ds, err := a.destinations()
-	if err != nil {
-		return err
-	}
-	res, err := ds.TestSend(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return answerDestination(a, w, r, Destinations.TestSend)
 }
 
 func (a *api) syncDestination(w http.ResponseWriter, r *http.Request) error {
+	return answerDestination(a, w, r, Destinations.FullSync)
+}
+
+// answerDestination answers 200 with what fn gives for the destination named
+// in the path (read, test send, full sync).
+func answerDestination[T any](a *api, w http.ResponseWriter, r *http.Request, fn func(Destinations, context.Context, string) (T, error)) error {
 	ds, err := a.destinations()
 	if err != nil {
 		return err
 	}
-	c, err := ds.FullSync(r.Context(), r.PathValue("id"))
+	v, err := fn(ds, r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
