@@ -199,13 +199,8 @@ func (a *api) runScores(w http.ResponseWriter, r *http.Request) error {
 		Only []string `json:"only"`
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "body: want {\"only\": [step names]}: " + jsonProblem(err)}
-		}
-		if dec.More() || len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
-			return &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "body: want one JSON object {\"only\": [step names]}, found more data after it"}
+		if err := decodeStrict(body, &req); err != nil {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "body: want one JSON object {\"only\": [step names]}: " + err.Error()}
 		}
 	}
 	valid := a.d.Scores.Steps()
@@ -259,13 +254,23 @@ func readDefinition(r *http.Request, pathName string) (computed.Definition, erro
 	return d, nil
 }
 
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+// readCapped reads a request body of at most limit bytes; a longer one is
+// a 413.
+func readCapped(r *http.Request, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is over %d KB", limit>>10)}
 		}
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_body", Message: "the body could not be read: " + err.Error()}
+	}
+	return body, nil
+}
+
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	body, err := readCapped(r, limit)
+	if err != nil {
 		return nil, err
 	}
 	if !utf8.Valid(body) {

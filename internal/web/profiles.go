@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -303,26 +302,31 @@ func checkID(id string) error {
 // valid UTF-8 (a byte that is not is refused with its offset, never
 // replaced), known fields only, nothing after it.
 func readJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 64<<10))
+	body, err := readCapped(r, 64<<10)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the body is over 64 KB"}
-		}
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body could not be read: " + err.Error()}
+		return err
 	}
 	if !utf8.Valid(body) {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_json",
 			Message: fmt.Sprintf("the body is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(body))}
 	}
+	if err := decodeStrict(body, v); err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body must be one JSON object: " + err.Error()}
+	}
+	return nil
+}
+
+// decodeStrict decodes body as exactly one JSON value into v, refusing
+// unknown fields and anything after the value; the error says what and where.
+func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the body must be a JSON object: " + jsonProblem(err)}
+		return errors.New(jsonProblem(err))
 	}
-	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_json",
-			Message: fmt.Sprintf("the body must be one JSON object: more data at byte %d", len(body)-len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")))}
+	rest := body[dec.InputOffset():]
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return fmt.Errorf("more data at byte %d", len(body)-len(bytes.TrimLeft(rest, " \t\r\n")))
 	}
 	return nil
 }
