@@ -43,15 +43,19 @@ type SegmentsResult struct {
 	GenerateS     float64 `json:"generate_s"`
 	Rule          string  `json:"rule"`
 	Members       int64   `json:"members"`
-	ServiceMS     float64 `json:"service_query_ms"` // the compiled rule, counted (median)
-	HandMS        float64 `json:"hand_sql_ms"`      // the hand-written SQL, counted (median)
-	Ratio         float64 `json:"ratio"`            // ServiceMS / HandMS
-	FullComputeMS float64 `json:"full_compute_ms"`  // first computation with membership rows written
-	RecomputeMS   float64 `json:"recompute_ms"`     // a second full computation (diff, nothing changes)
-	LatencyN      int     `json:"latency_samples"`  // membership changes measured
-	LatencyP50MS  float64 `json:"latency_p50_ms"`   // 2xx → membership row visible
-	LatencyP99MS  float64 `json:"latency_p99_ms"`   //
-	LatencyMaxMS  float64 `json:"latency_max_ms"`   //
+	ServiceMS     float64 `json:"service_query_ms"`       // the compiled rule, counted (median)
+	HandMS        float64 `json:"hand_sql_ms"`            // the hand-written SQL, counted (median)
+	Ratio         float64 `json:"ratio"`                  // ServiceMS / HandMS
+	FullComputeMS float64 `json:"full_compute_ms"`        // first computation with membership rows written
+	RecomputeMS   float64 `json:"recompute_ms"`           // a second full computation (diff, nothing changes)
+	PassMS        float64 `json:"scheduled_pass_ms"`      // a scheduler pass after one Interval of clock (median)
+	PassKind      string  `json:"scheduled_pass"`         // "clock" (or "full" when it had to compute in full)
+	PassChanged   int64   `json:"scheduled_pass_changes"` // enters and exits over the passes
+	Passes        int     `json:"scheduled_passes"`
+	LatencyN      int     `json:"latency_samples"` // membership changes measured
+	LatencyP50MS  float64 `json:"latency_p50_ms"`  // 2xx → membership row visible
+	LatencyP99MS  float64 `json:"latency_p99_ms"`  //
+	LatencyMaxMS  float64 `json:"latency_max_ms"`  //
 	IntervalS     float64 `json:"scheduler_interval_s"`
 	Load          string  `json:"load"` // /proc/loadavg at the end
 	Date          string  `json:"date"`
@@ -123,6 +127,9 @@ func Segments(ctx context.Context, o SegmentsOptions) (SegmentsResult, error) {
 	if o.Repeats < 1 {
 		o.Repeats = 5
 	}
+	if o.Interval <= 0 {
+		o.Interval = 30 * time.Second // the server's default
+	}
 	res := SegmentsResult{Machine: ThisMachine(), Profiles: o.Profiles, Events: o.Events, Orders: o.Orders, Rule: benchRule,
 		IntervalS: o.Interval.Seconds(), Date: time.Now().UTC().Format("2006-01-02")}
 	progress := func(format string, args ...any) {
@@ -175,7 +182,8 @@ func Segments(ctx context.Context, o SegmentsOptions) (SegmentsResult, error) {
 
 	// The service's clock is the generation instant, like the hand-written
 	// SQL's: generating takes minutes, and windows must be the same.
-	svc := segments.New(db, segments.Options{Now: func() time.Time { return now },
+	clock := now // moved forward for the scheduled passes only
+	svc := segments.New(db, segments.Options{Now: func() time.Time { return clock },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	preview := func() (int64, error) {
 		p, err := svc.Preview(ctx, segments.Input{Rule: benchRule}, 0)
@@ -229,6 +237,24 @@ func Segments(ctx context.Context, o SegmentsOptions) (SegmentsResult, error) {
 	}
 	res.RecomputeMS = float64(time.Since(t).Microseconds()) / 1000
 	progress("full computation with membership rows: %.0f ms; recomputation: %.0f ms\n", res.FullComputeMS, res.RecomputeMS)
+	// The scheduler's passes: the clock moves one interval each time, and
+	// the pass re-evaluates the profiles whose rows crossed a window edge.
+	var passTimes []float64
+	for range o.Repeats {
+		clock = clock.Add(o.Interval)
+		t = time.Now()
+		r, err := svc.Refresh(ctx, segments.RefreshOptions{})
+		if err != nil || len(r.Segments) != 1 || r.Segments[0].Error != "" {
+			db.Close()
+			return res, fmt.Errorf("scheduled pass: %v %+v", err, r)
+		}
+		passTimes = append(passTimes, float64(time.Since(t).Microseconds())/1000)
+		res.PassKind = r.Segments[0].Pass
+		res.PassChanged += r.Segments[0].Entered + r.Segments[0].Exited
+	}
+	res.PassMS, res.Passes = segMedian(passTimes), len(passTimes)
+	progress("scheduled pass (%s, %s of clock each): %.0f ms median of %d, %d membership changes in all\n",
+		res.PassKind, o.Interval, res.PassMS, len(passTimes), res.PassChanged)
 	cands, err := segCandidates(ctx, db, now, o.Latency)
 	db.Close()
 	if err != nil {
@@ -364,6 +390,8 @@ func PrintSegments(w io.Writer, r SegmentsResult) {
 	fmt.Fprintf(w, "hand-written SQL, median:         %.0f ms\n", r.HandMS)
 	fmt.Fprintf(w, "ratio:                            %.2f (target <= 1.3)\n", r.Ratio)
 	fmt.Fprintf(w, "full computation (rows written):  %.0f ms; recomputation %.0f ms\n", r.FullComputeMS, r.RecomputeMS)
+	fmt.Fprintf(w, "scheduled pass (%s), median:   %.0f ms after %.0f s of clock (%d membership changes in %d passes)\n",
+		r.PassKind, r.PassMS, r.IntervalS, r.PassChanged, r.Passes)
 	fmt.Fprintf(w, "membership latency (%d changes):  p50 %.0f ms, p99 %.0f ms (target < 1000), max %.0f ms\n",
 		r.LatencyN, r.LatencyP50MS, r.LatencyP99MS, r.LatencyMaxMS)
 	fmt.Fprintf(w, "load average at the end:          %s\n", r.Load)

@@ -37,7 +37,11 @@ type Computed struct {
 	Entered    int64  `json:"entered"`
 	Exited     int64  `json:"exited"`
 	DurationMS int64  `json:"duration_ms"`
-	Error      string `json:"error,omitempty"`
+	// Pass is "full" (the rule over every live profile) or "clock" (only
+	// the profiles with rows that crossed a window edge since the last
+	// pass: a scheduled pass over a current segment).
+	Pass  string `json:"pass"`
+	Error string `json:"error,omitempty"`
 }
 
 // Backoff after the n-th consecutive failure (n ≥ 1): 30 s doubling up to an
@@ -50,9 +54,12 @@ func Backoff(n int) time.Duration {
 	return min(d, time.Hour)
 }
 
-// Refresh computes segments fully (the rule over every live profile), in
-// dependency order, each in its own transaction. The scheduler calls it with
-// the zero options every Interval; `atrium segments refresh` calls it once.
+// Refresh computes segments in dependency order, each in its own
+// transaction: fully (the rule over every live profile), or, for a current
+// segment with a moving window that the zero options choose, by a clock
+// pass over the profiles with rows that crossed a window edge (clock.go).
+// The scheduler calls it with the zero options every Interval; `atrium
+// segments refresh` calls it once (always in full).
 // A failed computation is recorded on its segment (error, retries, next
 // retry) and does not stop the others; the returned error is for failures to
 // read the definitions only.
@@ -65,43 +72,70 @@ func (s *Service) Refresh(ctx context.Context, o RefreshOptions) (RefreshResult,
 		return res, err
 	}
 	order := topo(defs)
-	chosen := map[string]bool{}
+	// full: computed over every live profile. aging: brought up to date
+	// with the clock by re-evaluating only the profiles with rows that
+	// crossed a window edge since the segment's last pass (see clockPass).
+	full, aging := map[string]bool{}, map[string]bool{}
 	now := s.opt.Now()
 	byName := map[string]*def{}
 	for _, d := range defs {
 		byName[d.row.Name] = d
 	}
 	for _, d := range order {
+		id := d.row.ID
 		switch {
 		case o.All:
-			chosen[d.row.ID] = true
+			full[id] = true
 		case len(o.IDs) > 0:
-			for _, id := range o.IDs {
-				if id == d.row.ID {
-					chosen[id] = true
+			for _, x := range o.IDs {
+				if x == id {
+					full[id] = true
 				}
 			}
 		default:
 			due := d.row.Status == store.SegmentPending ||
 				(d.row.Status == store.SegmentError && (d.row.NextRetryAt == nil || !now.Before(*d.row.NextRetryAt)))
-			chosen[d.row.ID] = due || s.windowed(d, byName)
+			if due {
+				full[id] = true
+			} else if s.windowed(d, byName) {
+				if _, known := s.asOfTime(id); known && d.row.Status == store.SegmentOK {
+					aging[id] = true
+				} else {
+					full[id] = true
+				}
+			}
 		}
 		// Order guarantees references come first: a segment follows any
-		// chosen segment it refers to.
+		// segment it refers to that is computed in full.
 		if o.Dependents || len(o.IDs) == 0 {
 			for _, r := range d.refs {
-				if rd := byName[r]; rd != nil && chosen[rd.row.ID] && (o.Dependents || o.All || len(o.IDs) == 0) {
-					chosen[d.row.ID] = true
+				if rd := byName[r]; rd != nil && full[rd.row.ID] {
+					full[id] = true
+					delete(aging, id)
 				}
 			}
 		}
 	}
 	ids := s.idsByName(defs)
-	for _, d := range order {
-		if !chosen[d.row.ID] {
-			continue
+	var clock *clockPass
+	if len(aging) > 0 {
+		clock = s.clockCandidates(ctx, order, aging)
+		if clock.err != nil {
+			// Whatever went wrong, a full computation is always correct.
+			s.log.Warn("segment clock pass: computing in full instead", "err", clock.err)
+			for id := range aging {
+				full[id] = true
+			}
+			aging = nil
 		}
-		res.Segments = append(res.Segments, s.computeFull(ctx, d, ids))
+	}
+	for _, d := range order {
+		switch {
+		case full[d.row.ID]:
+			res.Segments = append(res.Segments, s.computeFull(ctx, d, ids))
+		case aging[d.row.ID]:
+			res.Segments = append(res.Segments, s.computeAging(ctx, d, ids, clock))
+		}
 	}
 	return res, nil
 }
@@ -168,7 +202,7 @@ func topo(defs []*def) []*def {
 // Called with s.refresh held.
 func (s *Service) computeFull(ctx context.Context, d *def, ids map[string]string) Computed {
 	start := time.Now()
-	c := Computed{ID: d.row.ID, Name: d.row.Name}
+	c := Computed{ID: d.row.ID, Name: d.row.Name, Pass: "full"}
 	applied, err := s.full(ctx, d, ids, start)
 	c.DurationMS = time.Since(start).Milliseconds()
 	if errors.Is(err, errRedefined) {
@@ -180,20 +214,26 @@ func (s *Service) computeFull(ctx context.Context, d *def, ids map[string]string
 		return c
 	}
 	if err != nil {
-		c.Error = err.Error()
-		retries := d.row.Retries + 1
-		next := s.opt.Now().Add(Backoff(retries))
-		s.compute.Lock()
-		ferr := s.st.SegmentFailed(ctx, d.row.ID, truncate(err.Error(), 1000), retries, next)
-		s.compute.Unlock()
-		if ferr != nil {
-			s.log.Error("recording a segment failure", "segment", d.row.ID, "err", ferr)
-		}
-		s.log.Warn("segment computation failed", "segment", d.row.Name, "retries", retries, "next", next, "err", err)
+		s.failed(ctx, d, err, &c)
 		return c
 	}
 	c.Size, c.Entered, c.Exited = applied.Size, applied.Entered, applied.Exited
 	return c
+}
+
+// failed records a failed computation of d on the segment (error, retries,
+// next retry) and in c. Called without s.compute held.
+func (s *Service) failed(ctx context.Context, d *def, err error, c *Computed) {
+	c.Error = err.Error()
+	retries := d.row.Retries + 1
+	next := s.opt.Now().Add(Backoff(retries))
+	s.compute.Lock()
+	ferr := s.st.SegmentFailed(ctx, d.row.ID, truncate(err.Error(), 1000), retries, next)
+	s.compute.Unlock()
+	if ferr != nil {
+		s.log.Error("recording a segment failure", "segment", d.row.ID, "err", ferr)
+	}
+	s.log.Warn("segment computation failed", "segment", d.row.Name, "retries", retries, "next", next, "err", err)
 }
 
 // errRedefined: the segment was updated or deleted while a full computation
@@ -270,6 +310,7 @@ func (s *Service) full(ctx context.Context, d *def, ids map[string]string, start
 	if err != nil {
 		return applied, err
 	}
+	s.setAsOf(d.row.ID, now)
 	s.publish(ctx, applied)
 	return applied, nil
 }
@@ -424,8 +465,8 @@ func (s *Service) EvaluateTouched(ctx context.Context) (int, error) {
 
 // Run keeps segments current until ctx is done: it evaluates profiles
 // queued by Touched as soon as they arrive, refreshes every segment once at
-// start, and then every Interval the due segments (moving windows, retries,
-// never computed).
+// start, and then every Interval the due segments (never computed, retries:
+// in full; moving windows: a clock pass).
 // The scheduled refreshes run in a goroutine of their own, so real-time
 // evaluations go on while a full computation reads its result.
 func (s *Service) Run(ctx context.Context) error {

@@ -114,6 +114,10 @@ type Service struct {
 	// otherwise), records every profile queued meanwhile (true: merged
 	// away): see Service.full.
 	watch map[string]bool
+	// asOf is, per segment, the instant of "now" its memberships are
+	// current with: the clock's changes after it are the next clock
+	// pass's (clock.go). Known only for segments computed by this Service.
+	asOf map[string]time.Time
 }
 
 // New returns the service over st.
@@ -131,7 +135,7 @@ func New(st Store, opt Options) *Service {
 		opt.Logger = slog.Default()
 	}
 	return &Service{st: st, opt: opt, log: opt.Logger, pending: map[string]bool{}, gone: map[string]bool{},
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), asOf: map[string]time.Time{}}
 }
 
 // Limits on definitions.
@@ -551,36 +555,7 @@ func (s *Service) parse(r store.SegmentRow) *def {
 	}
 	if d.expr != nil {
 		d.refs = rule.Refs(d.expr)
-		d.windowed = hasWindow(d.expr)
+		d.windowed = rule.DependsOnNow(d.expr)
 	}
 	return d
-}
-
-// hasWindow reports whether e's result can change with the clock alone: a
-// window relative to now ("in the last N days", "since DATE").
-func hasWindow(e rule.Expr) bool {
-	moving := func(w rule.Window) bool { return w.Last > 0 || (w.Since != "" && w.Until == "") }
-	switch x := e.(type) {
-	case *rule.And:
-		for _, a := range x.Args {
-			if hasWindow(a) {
-				return true
-			}
-		}
-	case *rule.Or:
-		for _, a := range x.Args {
-			if hasWindow(a) {
-				return true
-			}
-		}
-	case *rule.Not:
-		return hasWindow(x.Arg)
-	case *rule.Event:
-		return moving(x.Window)
-	case *rule.Orders:
-		return moving(x.Window)
-	case *rule.Bought:
-		return moving(x.Window)
-	}
-	return false
 }

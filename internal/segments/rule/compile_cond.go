@@ -287,11 +287,7 @@ func sqlOp(c Cmp) string {
 func (c *compiler) window(col string, w Window) string {
 	switch {
 	case w.Last != 0:
-		d := time.Duration(w.Last) * time.Hour
-		if w.Unit == "days" {
-			d *= 24
-		}
-		return " AND " + col + " > " + c.ts(c.env.Now.Add(-d))
+		return " AND " + col + " > " + c.ts(c.env.Now.Add(-w.length()))
 	case w.Until != "":
 		return " AND " + col + " >= " + c.ts(c.dayStart(w.Since, 0)) + " AND " + col + " < " + c.ts(c.dayStart(w.Until, 1))
 	case w.Since != "":
