@@ -257,6 +257,16 @@ func TestSegmentsHostileInput(t *testing.T) {
 	for _, c := range cases {
 		s.apiError(c.method, c.path, c.body, c.status, c.code)
 	}
+	// A body cut short says so, rather than "unreadable".
+	if status, raw := s.api("POST", "/api/v1/segments", []byte(`{"name":"x","rule":"has email"`)); status != 400 ||
+		!strings.Contains(string(raw), "ends too early") {
+		t.Errorf("truncated body: %d %s", status, raw)
+	}
+	// An update keeps what it does not give: a new description alone keeps the rule.
+	if status, raw := s.api("PUT", "/api/v1/segments/base", M{"description": "the base"}); status != 200 ||
+		!strings.Contains(string(raw), `"rule":"trait.x = 1"`) || !strings.Contains(string(raw), `"description":"the base"`) {
+		t.Errorf("description-only update: %d %s", status, raw)
+	}
 	// Without a token every segment route is refused.
 	for _, p := range []string{"/api/v1/segments", "/api/v1/segments/base", "/api/v1/segments/base/export"} {
 		status, _ := s.do("GET", p, nil, nil)

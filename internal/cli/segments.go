@@ -43,14 +43,36 @@ func segService(t *target) *segments.Service {
 
 // ruleFlags are the ways to give a rule on the command line.
 type ruleFlags struct {
-	text, file, jsonFile, description, timeZone string
+	text, file, jsonFile, timeZone string
+	description                    optString
+}
+
+// optString is a string flag that knows whether it was given (an update
+// keeps what is not given; --description "" clears).
+type optString struct {
+	v   string
+	set bool
+}
+
+func (o *optString) String() string { return o.v }
+func (o *optString) Set(v string) error {
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o *optString) ptr() *string {
+	if !o.set {
+		return nil
+	}
+	v := o.v
+	return &v
 }
 
 func (r *ruleFlags) bind(fs *flagSetT) {
 	fs.StringVar(&r.text, "rule", "", "the rule in the segment language")
 	fs.StringVar(&r.file, "rule-file", "", "read the rule from this file ('-': standard input)")
 	fs.StringVar(&r.jsonFile, "rule-json", "", "read the rule's JSON form from this file ('-': standard input)")
-	fs.StringVar(&r.description, "description", "", "what the segment is for")
+	fs.Var(&r.description, "description", "what the segment is for")
 	fs.StringVar(&r.timeZone, "time-zone", "", "IANA time zone of the rule's dates (default UTC)")
 }
 
@@ -78,7 +100,7 @@ func readLimited(e *env, path string) ([]byte, error) {
 
 // input builds the definition; required says a rule must be given.
 func (r *ruleFlags) input(e *env, name string, required bool) (segments.Input, error) {
-	in := segments.Input{Name: name, Description: r.description, Rule: r.text, TimeZone: r.timeZone}
+	in := segments.Input{Name: name, Description: r.description.ptr(), Rule: r.text, TimeZone: r.timeZone}
 	n := 0
 	for _, s := range []string{r.text, r.file, r.jsonFile} {
 		if s != "" {
@@ -99,6 +121,14 @@ func (r *ruleFlags) input(e *env, name string, required bool) (segments.Input, e
 		b, err := readLimited(e, r.jsonFile)
 		if err != nil {
 			return in, err
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				return in, usagef("%s: the rule's JSON form is not valid JSON: %v (at byte %d)", r.jsonFile, se, se.Offset)
+			}
+			return in, usagef("%s: the rule's JSON form is not valid JSON: %v", r.jsonFile, err)
 		}
 		in.RuleJSON = b
 	}
@@ -186,9 +216,9 @@ func segmentsUpdate(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&rename, "name", "", "a new name")
 	}, func(t *target, c *common, pos []string) error {
 		if len(pos) != 1 {
-			return usagef("usage: atrium segments update NAME --rule TEXT | --rule-file FILE | --rule-json FILE [--name NEW] [--description TEXT]")
+			return usagef("usage: atrium segments update NAME [--rule TEXT | --rule-file FILE | --rule-json FILE] [--name NEW] [--description TEXT] [--time-zone TZ] (what is not given is kept)")
 		}
-		in, err := rf.input(e, rename, true)
+		in, err := rf.input(e, rename, false)
 		if err != nil {
 			return err
 		}

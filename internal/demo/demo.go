@@ -217,7 +217,7 @@ func Build(ctx context.Context, dir string, progress io.Writer, opt Options) (su
 	if err = run("segments", func() (string, error) {
 		svc := segments.New(db, segments.Options{Logger: log})
 		for _, st := range StarterSegments() {
-			if _, err := svc.Create(ctx, segments.Input{Name: st.Name, Description: st.Description, Rule: st.Rule}); err != nil {
+			if _, err := svc.Create(ctx, segments.Input{Name: st.Name, Description: &st.Description, Rule: st.Rule}); err != nil {
 				return "", fmt.Errorf("segment %q: %w", st.Name, err)
 			}
 		}

@@ -155,3 +155,5 @@ func (r *recorder) SegmentChanged(_ context.Context, ch []segments.Change) error
 	r.mu.Unlock()
 	return nil
 }
+
+func ptr(s string) *string { return &s }

@@ -146,10 +146,12 @@ const (
 )
 
 // Input is a segment definition as a user gives it: the rule in the text
-// syntax (Rule) or in its JSON form (RuleJSON), exactly one of them.
+// syntax (Rule) or in its JSON form (RuleJSON), exactly one of them. On
+// Update, what is not given is kept: an empty name, rule (neither form) or
+// time zone, and a nil description (an empty one clears it).
 type Input struct {
 	Name        string          `json:"name"`
-	Description string          `json:"description"`
+	Description *string         `json:"description,omitempty"`
 	Rule        string          `json:"rule"`
 	RuleJSON    json.RawMessage `json:"rule_json"`
 	TimeZone    string          `json:"time_zone"`
@@ -309,7 +311,11 @@ func (s *Service) prepare(ctx context.Context, in Input, self string) (store.Seg
 	if err := checkName(in.Name); err != nil {
 		return row, err
 	}
-	if len(in.Description) > MaxDescription || !utf8.ValidString(in.Description) {
+	var desc string
+	if in.Description != nil {
+		desc = *in.Description
+	}
+	if len(desc) > MaxDescription || !utf8.ValidString(desc) {
 		return row, inputErr("description", "a description is valid UTF-8 of at most %d bytes", MaxDescription)
 	}
 	loc, tz, err := s.location(in.TimeZone)
@@ -355,7 +361,7 @@ func (s *Service) prepare(ctx context.Context, in Input, self string) (store.Seg
 		return row, fmt.Errorf("encode rule: %w", err)
 	}
 	now := s.opt.Now().UTC()
-	return store.SegmentRow{ID: self, Name: in.Name, Description: in.Description, Rule: text, RuleJSON: ruleJSON,
+	return store.SegmentRow{ID: self, Name: in.Name, Description: desc, Rule: text, RuleJSON: ruleJSON,
 		TimeZone: tz, CreatedAt: now, UpdatedAt: now}, nil
 }
 
@@ -431,6 +437,18 @@ func (s *Service) Update(ctx context.Context, idOrName string, in Input) (Segmen
 	}
 	if in.Name == "" {
 		in.Name = cur.Name
+	}
+	if in.Description == nil {
+		in.Description = &cur.Description
+	}
+	if strings.TrimSpace(in.Rule) == "" && (len(in.RuleJSON) == 0 || string(in.RuleJSON) == "null") {
+		in.Rule, in.RuleJSON = "", cur.RuleJSON
+		if len(cur.RuleJSON) == 0 {
+			in.Rule = cur.Rule // a definition stored before its JSON form existed
+		}
+	}
+	if in.TimeZone == "" {
+		in.TimeZone = cur.TimeZone
 	}
 	if in.Name != cur.Name {
 		defs, err := s.load(ctx)

@@ -250,7 +250,7 @@ func TestDefinitionsRefused(t *testing.T) {
 		{"an id's shape", segments.Input{Name: "0b6e1f7c-3f0d-4a51-9c1e-2d7b8f9a0c11", Rule: `trait.x = 1`}, "name"},
 		{"dot dot", segments.Input{Name: "..", Rule: `trait.x = 1`}, "name"},
 		{"dots", segments.Input{Name: "...", Rule: `trait.x = 1`}, "name"},
-		{"long description", segments.Input{Name: "n", Rule: `trait.x = 1`, Description: strings.Repeat("d", 3000)}, "description"},
+		{"long description", segments.Input{Name: "n", Rule: `trait.x = 1`, Description: ptr(strings.Repeat("d", 3000))}, "description"},
 	}
 	for _, c := range cases {
 		_, err := f.svc.Create(f.ctx, c.in)
@@ -363,4 +363,44 @@ func TestRealTimeDuringFullComputation(t *testing.T) {
 	// Creation, then the real-time pass (its exits first); nothing after.
 	want := []string{"enter:p1", "enter:p3", "exit:p3", "enter:p2", "enter:p4"}
 	eq(t, "feed", f.strings(`SELECT kind || ':' || profile_id FROM segment_changes ORDER BY seq`), want)
+}
+
+// An update keeps what it does not give: a new rule alone keeps the time
+// zone and the description, a rename alone keeps the rule, and an empty
+// description given clears it.
+func TestUpdateKeepsWhatIsNotGiven(t *testing.T) {
+	f := newFixture(t, nil)
+	f.profile("p1", `{"city":"Lyon"}`)
+	f.profile("p2", `{"city":"Paris"}`)
+	s, err := f.svc.Create(f.ctx, segments.Input{Name: "lyon", Description: ptr("Lyon customers"),
+		Rule: `trait.city = "Lyon"`, TimeZone: "Europe/Paris"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.svc.Update(f.ctx, "lyon", segments.Input{Rule: `trait.city = "Paris"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.TimeZone != "Europe/Paris" || u.Description != "Lyon customers" || u.Name != "lyon" {
+		t.Errorf("after a new rule: time zone %q, description %q, name %q", u.TimeZone, u.Description, u.Name)
+	}
+	eq(t, "members after the new rule", f.open(s.ID), []string{"p2"})
+	u, err = f.svc.Update(f.ctx, s.ID, segments.Input{Name: "paris"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Rule != `trait.city = "Paris"` || u.Name != "paris" || u.TimeZone != "Europe/Paris" {
+		t.Errorf("after a rename: rule %q, name %q, time zone %q", u.Rule, u.Name, u.TimeZone)
+	}
+	eq(t, "members after the rename", f.open(s.ID), []string{"p2"})
+	u, err = f.svc.Update(f.ctx, "paris", segments.Input{Description: ptr("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Description != "" || u.Rule != `trait.city = "Paris"` {
+		t.Errorf("after clearing the description: %q, rule %q", u.Description, u.Rule)
+	}
+	if _, err := f.svc.Update(f.ctx, "paris", segments.Input{TimeZone: "Mars/Olympus"}); err == nil {
+		t.Error("an unknown time zone was accepted on update")
+	}
 }

@@ -466,7 +466,8 @@ func (o *jsonObj) window() (Window, error) {
 			return Window{}, err
 		}
 		if f != float64(int(f)) || f < 1 || f > maxLastHours {
-			return Window{}, jerr(p+".last", "a whole number of days or hours", formatNum(f))
+			return Window{}, jerr(p+".last", "a whole number (1 to "+strconv.Itoa(maxLastDays)+" days, or 1 to "+
+				strconv.Itoa(maxLastHours)+" hours)", formatNum(f))
 		}
 		w.Last = int(f)
 		if w.Unit, err = wo.str("unit", true); err != nil {

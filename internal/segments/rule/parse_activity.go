@@ -128,7 +128,8 @@ func (p *parser) window() (Window, *SyntaxError) {
 	switch {
 	case isKw(t, "in") && isKw(p.peekAt(1), "last"):
 		p.i += 2
-		n, err := p.integer("a whole number of days or hours after in last")
+		n, err := p.integer("a whole number after in last (1 to " + strconv.Itoa(maxLastDays) + " days, or 1 to " +
+			strconv.Itoa(maxLastHours) + " hours)")
 		if err != nil {
 			return Window{}, err
 		}

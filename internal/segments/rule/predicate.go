@@ -7,8 +7,8 @@ import "strconv"
 // picks the comparison:
 //   - strings compare the value's text (json_extract_string: a number
 //     compares as its text), contains also matches an element of an array;
-//   - numbers compare numerically; values that are not numbers (or numeric
-//     strings) never match, without error (TRY_CAST);
+//   - numbers compare numerically; values that are not finite numbers (or
+//     numeric strings) never match, without error (TRY_CAST, isfinite);
 //   - booleans match JSON booleans only;
 //   - dates compare the value read as a timestamp (an offset in the text is
 //     honoured, none means UTC) with the day's bounds in the workspace zone.
@@ -81,7 +81,10 @@ func (c *compiler) test(col, path string, t Test) string {
 }
 
 // num reads the JSON value at path as a DOUBLE, NULL when it is not a
-// number or numeric text.
+// number or numeric text. Text that casts to a non-finite double ("nan",
+// "Infinity", "1e999") is not a number either: DuckDB orders NaN above every
+// number, so it would match every "greater than".
 func (c *compiler) num(col, path string) string {
-	return "TRY_CAST(json_extract_string(" + col + ", " + path + ") AS DOUBLE)"
+	v := "TRY_CAST(json_extract_string(" + col + ", " + path + ") AS DOUBLE)"
+	return "CASE WHEN isfinite(" + v + ") THEN " + v + " END"
 }

@@ -138,6 +138,11 @@ func openSemantics(t *testing.T) *sql.DB {
 	score("p2", "rfm_segment", `"Lost"`)
 	score("p2", "revenue", `30`)
 	score("p5", "clv", `1000`)
+	// Text that casts to a non-finite double is not a number: none of
+	// these may match a numeric comparison.
+	score("p3", "revenue", `"NaN"`)
+	score("p4", "revenue", `"Infinity"`)
+	score("p7", "revenue", `"1e999"`)
 
 	member := func(pid, seg string, exited bool) {
 		var ex any
