@@ -18,9 +18,12 @@ const (
 	MaxPath       = 8        // elements of a trait or property path
 	MaxName       = 256      // bytes of a path element, name, purpose or identifier type
 	MaxString     = 4096     // bytes of a string value
-	maxCount      = 1e9      // largest count a rule may compare with
-	maxLastDays   = 36600    // about a century
-	maxLastHours  = maxLastDays * 24
+	// MaxEventName is what the collection API accepts for an event name
+	// (any character): every event it stores can be named in a rule.
+	MaxEventName = 1024
+	maxCount     = 1e9   // largest count a rule may compare with
+	maxLastDays  = 36600 // about a century
+	maxLastHours = maxLastDays * 24
 )
 
 // NormalizedFields are the fields of profiles.normalized (internal/app's
@@ -63,8 +66,8 @@ func checkText(what, s string, limit int) *problem {
 	case !utf8.ValidString(s):
 		return &problem{what + " in valid UTF-8", "invalid UTF-8"}
 	}
-	if limit == MaxString {
-		return nil // values may hold any character; they are parameters
+	if limit == MaxString || limit == MaxEventName {
+		return nil // values and event names may hold any character; they are parameters
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
@@ -322,7 +325,7 @@ func checkRFM(t *Test) *problem {
 }
 
 func checkEvent(x *Event) *problem {
-	if pr := checkText("event name", x.Name, MaxName); pr != nil {
+	if pr := checkText("event name", x.Name, MaxEventName); pr != nil {
 		return pr
 	}
 	for i := range x.Where {

@@ -207,6 +207,25 @@ func TestLimits(t *testing.T) {
 	if _, err := Parse(path); err == nil || !strings.Contains(err.Error(), "at most 8 elements") {
 		t.Errorf("long path: %v", err)
 	}
+	// Event names take what the collection API stores: up to 1,024 bytes of
+	// any character, a control character written as an escape.
+	name := strings.Repeat("é", MaxEventName/2)
+	if e, err := Parse(`did event "` + name + `"`); err != nil || e.(*Event).Name != name {
+		t.Errorf("a 1,024-byte event name: %v", err)
+	}
+	if _, err := Parse(`did event "` + name + `x"`); err == nil || !strings.Contains(err.Error(), "at most 1024 bytes") {
+		t.Errorf("a 1,025-byte event name: %v", err)
+	}
+	e0, err := Parse(`did event "Tab\there"`)
+	if err != nil || e0.(*Event).Name != "Tab\there" {
+		t.Fatalf("an event name with a tab: %v", err)
+	}
+	if back, err := Parse(Format(e0)); err != nil || back.(*Event).Name != "Tab\there" {
+		t.Errorf("the name with a tab does not round-trip: %q, %v", Format(e0), err)
+	}
+	if _, err := Parse(`trait.x = 1 and did event "ok" and has email and consent "a\tb"`); err == nil || !strings.Contains(err.Error(), "without control characters") {
+		t.Errorf("a purpose with a control character: %v", err)
+	}
 	// A hand-built AST beyond the limits is refused by Compile too.
 	var e Expr = &Identity{Type: "email"}
 	for i := 0; i < MaxDepth+2; i++ {
