@@ -163,6 +163,21 @@ var nullTokens = map[string]bool{"NA": true, "N/A": true, "n/a": true, "#N/A": t
 var titleCaser = cases.Title(language.French)
 
 // rowValues applies the plan to one row. Empty values are left out.
+// valueOf is the converted value of one target field of r, "" when the
+// row has none or it does not convert (for a row whose other fields failed).
+func (p *plan) valueOf(r Row, target string) string {
+	for i := range p.fields {
+		if p.fields[i].target == target {
+			q := *p
+			q.fields = p.fields[i : i+1]
+			if v, err := q.rowValues(r); err == nil {
+				return str(v, target)
+			}
+		}
+	}
+	return ""
+}
+
 func (p *plan) rowValues(r Row) (map[string]value, *fieldError) {
 	out := make(map[string]value, len(p.fields))
 	for i := range p.fields {

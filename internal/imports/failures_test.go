@@ -157,6 +157,102 @@ func TestFailureKinds(t *testing.T) {
 			t.Errorf("email trait %q", got)
 		}
 	})
+	t.Run("a value changed and changed back is written both times", func(t *testing.T) {
+		s := newWS(t)
+		a := "id;email;code_postal\n1;a@example.fr;25000\n"
+		b := "id;email;code_postal\n1;a@example.fr;25001\n"
+		for i, c := range []struct {
+			file                string
+			created, upd, unchg int
+			zip                 string
+		}{{a, 1, 0, 0, "25000"}, {b, 0, 1, 0, "25001"}, {a, 0, 1, 0, "25000"}, {a, 0, 0, 1, "25000"}} {
+			rep := s.run(imports.KindContacts, "crm.csv", []byte(c.file), imports.Request{SourceName: "crm"})
+			if rep.Created != c.created || rep.Updated != c.upd || rep.Unchanged != c.unchg {
+				t.Errorf("import %d: created %d updated %d unchanged %d, want %d %d %d", i+1, rep.Created, rep.Updated,
+					rep.Unchanged, c.created, c.upd, c.unchg)
+			}
+			if got := s.trait("crm_customer_id", "1", "postal_code"); got != c.zip {
+				t.Errorf("import %d: postal code %q, want %s", i+1, got, c.zip)
+			}
+		}
+		// Inside one file the rows of a record apply in order: the last wins,
+		// even when it repeats an earlier one.
+		rep := s.run(imports.KindContacts, "crm.csv", []byte("id;email;ville\n7;w@example.fr;Lyon\n7;w@example.fr;Paris\n7;w@example.fr;Lyon\n"),
+			imports.Request{SourceName: "crm"})
+		if rep.Rejected != 0 || rep.Records != 3 {
+			t.Errorf("repeated record: %+v", rep)
+		}
+		if got := s.trait("crm_customer_id", "7", "city"); got != "Lyon" {
+			t.Errorf("city %q after Lyon, Paris, Lyon; want Lyon", got)
+		}
+	})
+	t.Run("an order with a rejected row is left out whole", func(t *testing.T) {
+		s := newWS(t)
+		f := "order_id,order_date,customer_id,email,total,sku,qty,unit_price\n" +
+			"B1,2024-05-01,K1,k1@example.fr,30,P1,1,10\n" +
+			"B1,2024-05-01,K1,k1@example.fr,30,P2,deux,10\n" + // a quantity that is not a number
+			"B3,2024-05-03,K4,not-an-email,10,P1,1,10\n" + // its only row: a broken e-mail
+			"B2,2024-05-02,K2,k2@example.fr,10,P1,1,10\n"
+		rep := s.run(imports.KindOrders, "o.csv", []byte(f), imports.Request{SourceName: "shop"})
+		if rep.Created != 1 || rep.Rejected != 3 || rep.Records != 1 {
+			t.Errorf("created %d rejected %d records %d, want 1, 3 (both rows of B1 and the row of B3), 1", rep.Created,
+				rep.Rejected, rep.Records)
+		}
+		if got := s.int(`SELECT count(*) FROM orders`); got != 1 {
+			t.Errorf("%d orders stored, want only B2", got)
+		}
+		if got := s.int(`SELECT count(*) FROM order_items`); got != 1 {
+			t.Errorf("%d lines stored, want B2's one", got)
+		}
+		var whole bool
+		for _, r := range rep.Rejects {
+			if r.Row == 2 && strings.Contains(r.Reason, "left out whole: its row 3") {
+				whole = true
+			}
+		}
+		if !whole {
+			t.Errorf("row 2 (B1's valid line) is not reported as left out with its order: %+v", rep.Rejects)
+		}
+	})
+	t.Run("export quirks: trailing delimiter, CR line ends, N° columns, a year for a date", func(t *testing.T) {
+		s := newWS(t)
+		// An ERP header ending with the delimiter is still a header.
+		rep := s.run(imports.KindOrders, "erp.csv", []byte("order_id;order_date;customer_id;total;\nA1;2024-01-02;K1;10;\nA2;2024-01-03;K2;20;\n"),
+			imports.Request{SourceName: "erp"})
+		if rep.Created != 2 || rep.Rejected != 0 {
+			t.Errorf("trailing delimiter: created %d rejected %d %+v", rep.Created, rep.Rejected, rep.Rejects)
+		}
+		// Lines ended by CR alone.
+		rep = s.run(imports.KindContacts, "mac.csv", []byte("id,email,first_name\rK1,k1@example.com,Kim\rK2,k2@example.com,Lou\r"),
+			imports.Request{SourceName: "mac"})
+		if rep.RowsRead != 2 || rep.Created != 2 {
+			t.Errorf("CR line ends: read %d created %d %+v", rep.RowsRead, rep.Created, rep.Rejects)
+		}
+		// "N° commande" is the order id: two lines, one order.
+		rep = s.run(imports.KindOrders, "fr.csv", []byte("N° commande;date;N° client;sku;quantite;prix\n77;2024-01-02;K1;A;1;10\n77;2024-01-02;K1;B;2;5\n"),
+			imports.Request{SourceName: "fr"})
+		if rep.Records != 1 || rep.Lines != 2 {
+			t.Errorf("N° commande: %d orders, %d lines; want 1 order of 2 lines", rep.Records, rep.Lines)
+		}
+		// A year alone is not taken for an Excel serial date (1991 would be 1905-06-13).
+		rep = s.run(imports.KindContacts, "y.csv", []byte("id;email;date_naissance\n1;a@example.fr;1991\n2;b@example.fr;15/04/1991\n"),
+			imports.Request{SourceName: "y"})
+		if rep.Created != 1 || rep.Rejected != 1 || len(rep.Rejects) != 1 || !strings.Contains(rep.Rejects[0].Reason, "looks like a year") {
+			t.Errorf("a year for a birthdate: created %d, rejects %+v", rep.Created, rep.Rejects)
+		}
+	})
+	t.Run("a consent row without a date is imported once", func(t *testing.T) {
+		s := newWS(t)
+		f := []byte("id_client,finalite,optin\nC005,email_marketing,1\n")
+		first := s.run(imports.KindConsents, "c.csv", f, imports.Request{SourceName: "crm"})
+		again := s.run(imports.KindConsents, "c.csv", f, imports.Request{SourceName: "crm"})
+		if first.Created+first.Updated != 1 || again.Unchanged != 1 || again.Created+again.Updated != 0 {
+			t.Errorf("first %+v, again %+v", first, again)
+		}
+		if got := s.int(`SELECT count(*) FROM consents`); got != 1 {
+			t.Errorf("%d consent ledger rows after importing one row twice, want 1", got)
+		}
+	})
 	t.Run("re-importing updates, never duplicates", func(t *testing.T) {
 		s := newWS(t)
 		v1 := "id;email;ville\n1;a@example.fr;Lyon\n2;b@example.fr;Paris\n"

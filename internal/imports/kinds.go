@@ -1,6 +1,7 @@
 package imports
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -43,8 +44,9 @@ func validEmail(s string) bool {
 type reason struct{ column, value, why string }
 
 // contact turns a contact row into an identify message. The message id is a
-// digest of the source, the external id and the row's values, so an identical
-// row re-imported is a duplicate and an edited row a new identify.
+// digest of the source, the external id and the row's values; a real import
+// replaces it with one unique to the import and row, after comparing the row
+// with its record's last written version (contactState, runMessages).
 func contact(v map[string]value, s source) (model.Message, *reason) {
 	m := model.Message{Type: model.Identify, SourceID: s.id, Timestamp: s.now, ReceivedAt: s.now}
 	ext := str(v, "external_id")
@@ -71,6 +73,63 @@ func contact(v map[string]value, s source) (model.Message, *reason) {
 	}
 	m.MessageID = "import-" + digest("contact", s.custType, ext, m.UserID, traits)
 	return m, nil
+}
+
+// contactState is the import_state key of a contact (a digest of its
+// external id, else its user id, e-mail or phone: no personal value is
+// stored) and its fingerprint (the source, ids and traits).
+func contactState(m model.Message, s source) (key, hash string) {
+	var k []string
+	switch t := m.Traits; {
+	case len(m.ExternalIDs) > 0:
+		k = []string{"external_id", m.ExternalIDs[0].Type, m.ExternalIDs[0].ID}
+	case m.UserID != "":
+		k = []string{"user_id", m.UserID}
+	case t["email"] != nil:
+		k = []string{"email", strings.ToLower(strings.TrimSpace(asText(t["email"])))}
+	default:
+		k = []string{"phone", digitsOf(asText(t["phone"])) + "/" + digitsOf(asText(t["mobile"]))}
+	}
+	return digest(k), digest("contact", s.custType, m.ExternalIDs, m.UserID, m.Traits)
+}
+
+func asText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// saveState records the state of contacts just written, the last version
+// of a key when it appears more than once.
+func saveState(ctx context.Context, st Store, s source, keys, hashes []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	last := map[string]string{}
+	var order []string
+	for i, k := range keys {
+		if _, seen := last[k]; !seen {
+			order = append(order, k)
+		}
+		last[k] = hashes[i]
+	}
+	hs := make([]string, len(order))
+	for i, k := range order {
+		hs[i] = last[k]
+	}
+	return st.SaveImportState(ctx, s.id, KindContacts, order, hs, s.now)
 }
 
 func phoneLike(s string) bool {
@@ -107,8 +166,11 @@ func consent(v map[string]value, s source) (model.Message, *reason) {
 			status = model.ConsentGranted
 		}
 	}
+	// A row without a date is dated by its import, but its message id does
+	// not depend on that date: re-importing it changes nothing.
+	var dated any
 	if t, ok := tm(v, "occurred_at"); ok {
-		m.Timestamp = t
+		m.Timestamp, dated = t, t
 	}
 	ext := str(v, "external_id")
 	if ext == "" {
@@ -143,7 +205,7 @@ func consent(v map[string]value, s source) (model.Message, *reason) {
 		props["text_version"] = tv
 	}
 	m.Properties, _ = json.Marshal(props)
-	m.MessageID = "import-" + digest("consent", s.custType, ext, ctxTraits, props, string(status), m.Timestamp)
+	m.MessageID = "import-" + digest("consent", s.custType, ext, ctxTraits, props, string(status), dated)
 	return m, nil
 }
 

@@ -154,10 +154,12 @@ var synonyms = map[string]map[string][]string{
 	},
 	KindOrders: {
 		"order_id": {"order_id", "orderid", "invoiceno", "invoice_no", "invoice_number", "invoice", "order_number", "order_no", "commande",
-			"id_commande", "numero_commande", "num_commande", "no_commande", "reference_commande", "order_reference", "facture", "numero_facture"},
-		"customer_id": {"customer_id", "customerid", "client_id", "id_client", "customer", "code_client", "numero_client", "num_client", "client"},
-		"email":       {"email", "e_mail", "mail", "courriel", "customer_email", "email_client"},
-		"phone":       {"telephone", "tel", "phone", "portable", "mobile"},
+			"id_commande", "numero_commande", "num_commande", "no_commande", "reference_commande", "order_reference", "facture", "numero_facture",
+			"n_commande", "n_de_commande", "numero_de_commande", "n_facture", "n_de_facture", "numero_de_facture", "no_facture"},
+		"customer_id": {"customer_id", "customerid", "client_id", "id_client", "customer", "code_client", "numero_client", "num_client", "client",
+			"no_client", "n_client", "n_du_client", "n_de_client", "numero_de_client", "ref_client", "reference_client"},
+		"email": {"email", "e_mail", "mail", "courriel", "customer_email", "email_client"},
+		"phone": {"telephone", "tel", "phone", "portable", "mobile"},
 		"ordered_at": {"order_date", "invoicedate", "invoice_date", "date", "date_commande", "date_de_commande", "ordered_at", "created_at",
 			"date_facture", "purchase_date", "date_achat"},
 		"status":       {"status", "statut", "etat", "order_status", "statut_commande"},
@@ -218,6 +220,22 @@ func NormName(s string) string {
 		b.WriteRune(r)
 	}
 	return strings.Trim(nonAlnum.ReplaceAllString(b.String(), "_"), "_")
+}
+
+// knownColumn reports whether a column name is a synonym of some field of
+// some kind.
+func knownColumn(name string) bool {
+	n := NormName(name)
+	for _, fields := range synonyms {
+		for _, names := range fields {
+			for _, x := range names {
+				if x == n {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Infer builds a mapping for a header: recognised columns map to their

@@ -238,6 +238,10 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 	if err := checkText(text); err != nil {
 		return nil, err
 	}
+	if strings.Contains(text, "\r") && !strings.Contains(text, "\n") {
+		// Lines ended by CR alone (classic Mac OS, some exports).
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
 	delim := SniffDelimiter(text)
 	if opt.Delimiter != "" {
 		d := opt.Delimiter
@@ -380,8 +384,27 @@ func csvErr(err error) string {
 }
 
 // looksLikeHeader says whether a first row names columns rather than holds
-// data: no cell is a number, a date or an e-mail, and no cell is empty.
+// data: no cell is a number, a date or an e-mail, and no cell is empty —
+// except trailing empty cells (an ERP's "a;b;c;") when another cell is a
+// column name some kind recognises.
 func looksLikeHeader(rec []string) bool {
+	end := len(rec)
+	for end > 0 && strings.TrimSpace(rec[end-1]) == "" {
+		end--
+	}
+	if end < len(rec) {
+		known := false
+		for _, c := range rec[:end] {
+			known = known || knownColumn(c)
+		}
+		if !known {
+			return false
+		}
+		rec = rec[:end]
+	}
+	if len(rec) == 0 {
+		return false
+	}
 	for _, c := range rec {
 		c = strings.TrimSpace(c)
 		if c == "" {

@@ -24,6 +24,8 @@ type Store interface {
 	ApplyOrders(ctx context.Context, sourceID string, orders []store.OrderRow, replace []string, now time.Time) error
 	ProductHashes(ctx context.Context, sourceID string) (map[string]string, error)
 	ApplyProducts(ctx context.Context, sourceID string, products []store.ProductRow, replace []string, now time.Time) error
+	ImportState(ctx context.Context, sourceID, kind string) (map[string]string, error)
+	SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes []string, at time.Time) error
 }
 
 // Request is one import to run.
@@ -205,11 +207,23 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 	// progress reported, as of the rows read when it was sent, and a failed
 	// chunk rewinds the report to that point.
 	type sent struct {
-		done chan struct{}
-		out  []ingest.Outcome
-		err  error
-		at   reportMark
+		done         chan struct{}
+		out          []ingest.Outcome
+		err          error
+		at           reportMark
+		keys, hashes []string // contacts: the records' state once written
 	}
+	// Contacts: a row is unchanged when its fingerprint is its record's
+	// last written one (import_state), not when its content was ever
+	// imported: a value changed and changed back is written both times.
+	var state map[string]string
+	if req.Kind == KindContacts && !req.DryRun {
+		var err error
+		if state, err = im.St.ImportState(ctx, s.id, KindContacts); err != nil {
+			return err
+		}
+	}
+	var keys, hashes []string
 	var pending *sent
 	wait := func() error {
 		if pending == nil {
@@ -233,6 +247,9 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 				rep.Updated++
 			}
 		}
+		if err := saveState(ctx, im.St, s, c.keys, c.hashes); err != nil {
+			return err
+		}
 		progress()
 		rep.rewind(now)
 		return nil
@@ -250,13 +267,14 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			msgs = msgs[:0]
 			return nil
 		}
-		c := &sent{done: make(chan struct{}), at: rep.mark()}
+		c := &sent{done: make(chan struct{}), at: rep.mark(), keys: keys, hashes: hashes}
 		pending = c
 		go func(msgs []model.Message) {
 			defer close(c.done)
 			c.out, c.err = im.W.SubmitDetailed(ctx, msgs)
 		}(msgs)
 		msgs = make([]model.Message, 0, im.Chunk)
+		keys, hashes = nil, nil
 		return nil
 	}
 	// Whatever way the loop ends, the chunk in flight is waited for: it
@@ -283,6 +301,19 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			rejectRow(r.Line, why)
 			continue
 		}
+		if state != nil {
+			key, h := contactState(m, s)
+			if state[key] == h {
+				rep.Records++
+				rep.Unchanged++
+				continue
+			}
+			state[key] = h
+			keys, hashes = append(keys, key), append(hashes, h)
+			// Unique to this import and row: never taken for an earlier
+			// write of the same content (see state above).
+			m.MessageID = "import-" + digest("contact", h, s.now.UnixNano(), r.Line)
+		}
 		msgs = append(msgs, m)
 		if len(msgs) >= im.Chunk {
 			if err := flush(); err != nil {
@@ -305,15 +336,49 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
 	accs := map[string]*orderAcc{}
 	var ids []string
+	// An order with a rejected row is left out whole: storing the rest
+	// would store a different order (fewer lines, another total).
+	bad := map[string]int{}    // order id → its first rejected row
+	rejected := map[int]bool{} // rows already rejected
 	for i, r := range t.Rows {
 		t.Rows[i] = Row{}
 		v, ok := rowVals(r)
 		if !ok {
+			rejected[r.Line] = true
+			if id := p.valueOf(r, "order_id"); id != "" && bad[id] == 0 {
+				bad[id] = r.Line
+			}
 			continue
 		}
 		if why := addOrderRow(accs, &ids, v, r.Line, p, s); why != nil {
 			rejectRow(r.Line, why)
+			rejected[r.Line] = true
+			id := str(v, "order_id")
+			if id == "" {
+				id = "row-" + itoa(r.Line)
+			}
+			if bad[id] == 0 {
+				bad[id] = r.Line
+			}
 		}
+	}
+	if len(bad) > 0 {
+		kept := ids[:0]
+		for _, id := range ids {
+			line, isBad := bad[id]
+			if !isBad {
+				kept = append(kept, id)
+				continue
+			}
+			for _, l := range accs[id].rows {
+				if !rejected[l] {
+					rejectRow(l, &reason{"order_id", id, "order " + id + " is left out whole: its row " + itoa(line) +
+						" was rejected (a partial order is never stored)"})
+				}
+			}
+			delete(accs, id)
+		}
+		ids = kept
 	}
 	// order_items: lines complete the orders already stored.
 	if req.Kind == KindOrderItems && !req.DryRun {

@@ -195,7 +195,7 @@ var ErrAmbiguousDate = errors.New("ambiguous day/month date")
 // such as 03/04/1991; with DateUnknown they fail with ErrAmbiguousDate unless
 // one of the two numbers is above 12 (which the second result reports as the
 // order the value proves). Times without a zone are UTC. Excel serial
-// numbers (1 = 1900-01-01) and 8-digit YYYYMMDD are accepted.
+// numbers from 3000 (1908-03-18) and 8-digit YYYYMMDD are accepted.
 func ParseDate(s string, order DateOrder) (time.Time, DateOrder, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -257,8 +257,13 @@ func ParseDate(s string, order DateOrder) (time.Time, DateOrder, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
 		// Excel serial date: day 1 is 1900-01-01, with Lotus's phantom
 		// 29 February 1900, hence the 1899-12-30 epoch. Kept to a plausible
-		// range (1900-2173) so plain numbers are not taken for dates.
-		if f >= 1 && f < 100000 && !strings.ContainsAny(s, "eE") {
+		// range (1908-03-18 to 2173) so plain numbers are not taken for
+		// dates: below 3000, a value is far more likely a year ("1991") or
+		// a count than a date of 1900-1908.
+		if f >= 1000 && f < 3000 && f == math.Floor(f) && len(s) == 4 {
+			return time.Time{}, DateUnknown, fmt.Errorf("%s looks like a year, not a full date", s)
+		}
+		if f >= 3000 && f < 100000 && !strings.ContainsAny(s, "eE") {
 			base := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
 			days := math.Floor(f)
 			secs := math.Round((f - days) * 86400)

@@ -23,8 +23,30 @@ func (d *DB) ProductHashes(ctx context.Context, sourceID string) (map[string]str
 	return d.hashes(ctx, `SELECT product_id, coalesce(row_hash, '') FROM products WHERE source_id = ?`, sourceID)
 }
 
-func (d *DB) hashes(ctx context.Context, q, sourceID string) (map[string]string, error) {
-	rows, err := d.sql.QueryContext(ctx, q, sourceID)
+// ImportState returns the fingerprint of the last version of every record
+// of one kind a source's imports wrote through the message writer, by
+// record key.
+func (d *DB) ImportState(ctx context.Context, sourceID, kind string) (map[string]string, error) {
+	return d.hashes(ctx, `SELECT record_key, row_hash FROM import_state WHERE source_id = ? AND kind = ?`, sourceID, kind)
+}
+
+// SaveImportState records the fingerprints of records just written (keys
+// and hashes in parallel), replacing the previous ones.
+func (d *DB) SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes []string, at time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := d.sql.ExecContext(ctx, `INSERT OR REPLACE INTO import_state (source_id, kind, record_key, row_hash, updated_at)
+		SELECT ?, ?, k, h, ? FROM (SELECT unnest(CAST(? AS VARCHAR[])) AS k, unnest(CAST(? AS VARCHAR[])) AS h)`,
+		sourceID, kind, at.UTC(), keys, hashes)
+	if err != nil {
+		return fmt.Errorf("save import state: %w", err)
+	}
+	return nil
+}
+
+func (d *DB) hashes(ctx context.Context, q string, args ...any) (map[string]string, error) {
+	rows, err := d.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read fingerprints: %w", err)
 	}
