@@ -185,6 +185,15 @@ func TestFailureKinds(t *testing.T) {
 		if got := s.trait("crm_customer_id", "7", "city"); got != "Lyon" {
 			t.Errorf("city %q after Lyon, Paris, Lyon; want Lyon", got)
 		}
+		// One state row per record, tied to its profile (erasure removes it),
+		// holding no personal value.
+		if got := s.int(`SELECT count(*) FROM import_state s JOIN identities i ON i.profile_id = s.profile_id
+			WHERE i.type = 'crm_customer_id' AND i.value IN ('1', '7')`); got != 2 {
+			t.Errorf("%d import_state rows tied to the two records' profiles, want 2", got)
+		}
+		if got := s.int(`SELECT count(*) FROM import_state WHERE record_key LIKE '%example%' OR row_hash LIKE '%example%'`); got != 0 {
+			t.Errorf("%d import_state rows hold an e-mail in clear", got)
+		}
 	})
 	t.Run("an order with a rejected row is left out whole", func(t *testing.T) {
 		s := newWS(t)

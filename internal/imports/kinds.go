@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atrium-cdp/atrium/internal/identity"
+	"github.com/atrium-cdp/atrium/internal/ingest"
 	"github.com/atrium-cdp/atrium/internal/model"
 	"github.com/atrium-cdp/atrium/internal/store"
 )
@@ -90,7 +92,8 @@ func contactState(m model.Message, s source) (key, hash string) {
 	default:
 		k = []string{"phone", digitsOf(asText(t["phone"])) + "/" + digitsOf(asText(t["mobile"]))}
 	}
-	return digest(k), digest("contact", s.custType, m.ExternalIDs, m.UserID, m.Traits)
+	// contact's message id is already the digest of the row's content.
+	return digest(k), strings.TrimPrefix(m.MessageID, "import-")
 }
 
 func asText(v any) string {
@@ -111,25 +114,44 @@ func digitsOf(s string) string {
 	return b.String()
 }
 
-// saveState records the state of contacts just written, the last version
-// of a key when it appears more than once.
-func saveState(ctx context.Context, st Store, s source, keys, hashes []string) error {
+// saveState records the state of contacts just written (keys, hashes and
+// msgs in parallel): the last version of a key when it appears more than
+// once, with the profile it resolved to.
+func (im *Importer) saveState(ctx context.Context, s source, keys, hashes []string, msgs []model.Message) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	last := map[string]string{}
+	last := map[string]int{}
 	var order []string
 	for i, k := range keys {
 		if _, seen := last[k]; !seen {
 			order = append(order, k)
 		}
-		last[k] = hashes[i]
+		last[k] = i
 	}
-	hs := make([]string, len(order))
-	for i, k := range order {
-		hs[i] = last[k]
+	hs, ps := make([]string, len(order)), make([]string, len(order))
+	err := im.W.Exclusive(ctx, func(_ context.Context, l ingest.Lookup) error {
+		for j, k := range order {
+			i := last[k]
+			hs[j] = hashes[i]
+			if i >= len(msgs) {
+				continue
+			}
+			m := &msgs[i]
+			if len(m.ExternalIDs) > 0 { // the common case, without normalising e-mails and phones again
+				x := m.ExternalIDs[0]
+				ps[j] = l.ProfileFor([]model.Identifier{{Type: x.Type, Value: strings.TrimSpace(x.ID)}})
+			}
+			if ps[j] == "" {
+				ps[j] = l.ProfileFor(l.Identifiers(m))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record import state: %w", err)
 	}
-	return st.SaveImportState(ctx, s.id, KindContacts, order, hs, s.now)
+	return im.St.SaveImportState(ctx, s.id, KindContacts, order, hs, ps, s.now)
 }
 
 func phoneLike(s string) bool {

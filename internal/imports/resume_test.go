@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,23 +14,36 @@ import (
 	"github.com/atrium-cdp/atrium/internal/model"
 )
 
-// flaky fails its n-th write.
+// flaky fails its failAt-th call of either method (orders, whose calls
+// come one at a time), or its failSubmit-th SubmitDetailed (contacts, whose
+// state is recorded through Exclusive beside the next write).
 type flaky struct {
 	imports.Writer
-	calls, failAt int
+	mu                  sync.Mutex
+	calls, failAt       int
+	submits, failSubmit int
 }
 
 var errCrash = errors.New("crash")
 
 func (f *flaky) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]ingest.Outcome, error) {
-	if f.calls++; f.calls == f.failAt {
+	f.mu.Lock()
+	f.calls++
+	f.submits++
+	crash := f.calls == f.failAt || f.submits == f.failSubmit
+	f.mu.Unlock()
+	if crash {
 		return nil, errCrash
 	}
 	return f.Writer.SubmitDetailed(ctx, msgs)
 }
 
 func (f *flaky) Exclusive(ctx context.Context, fn func(ctx context.Context, l ingest.Lookup) error) error {
-	if f.calls++; f.calls == f.failAt {
+	f.mu.Lock()
+	f.calls++
+	crash := f.calls == f.failAt
+	f.mu.Unlock()
+	if crash {
 		return errCrash
 	}
 	return f.Writer.Exclusive(ctx, fn)
@@ -52,7 +66,8 @@ func TestFailedImportResumes(t *testing.T) {
 		err := im.Run(context.Background(), imports.Request{Kind: kind, SourceID: "src-1", SourceName: "crm", FileName: "f.csv"}, []byte(data), &rep)
 		return rep, err
 	}
-	if _, err := run(&flaky{Writer: s.w, failAt: 2}, imports.KindContacts, contacts.String()); !errors.Is(err, errCrash) {
+	// Contacts: the second chunk's write crashes.
+	if _, err := run(&flaky{Writer: s.w, failSubmit: 2}, imports.KindContacts, contacts.String()); !errors.Is(err, errCrash) {
 		t.Fatalf("want the injected crash, got %v", err)
 	}
 	if got := s.int(`SELECT count(*) FROM profiles`); got != 1000 {

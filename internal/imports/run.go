@@ -3,6 +3,7 @@ package imports
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ type Store interface {
 	ProductHashes(ctx context.Context, sourceID string) (map[string]string, error)
 	ApplyProducts(ctx context.Context, sourceID string, products []store.ProductRow, replace []string, now time.Time) error
 	ImportState(ctx context.Context, sourceID, kind string) (map[string]string, error)
-	SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes []string, at time.Time) error
+	SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes, profiles []string, at time.Time) error
 }
 
 // Request is one import to run.
@@ -211,7 +212,8 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 		out          []ingest.Outcome
 		err          error
 		at           reportMark
-		keys, hashes []string // contacts: the records' state once written
+		keys, hashes []string        // contacts: the records' state once written
+		msgs         []model.Message // contacts: the messages of keys, in order
 	}
 	// Contacts: a row is unchanged when its fingerprint is its record's
 	// last written one (import_state), not when its content was ever
@@ -247,12 +249,38 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 				rep.Updated++
 			}
 		}
-		if err := saveState(ctx, im.St, s, c.keys, c.hashes); err != nil {
-			return err
-		}
 		progress()
 		rep.rewind(now)
 		return nil
+	}
+	// saves records the state of written contact chunks, one at a time and
+	// in order, off the path of the next chunk's write; finish waits for it.
+	saves := make(chan *sent, 2)
+	var saveErr error
+	saved := make(chan struct{})
+	go func() {
+		defer close(saved)
+		for c := range saves {
+			if saveErr == nil {
+				saveErr = im.saveState(ctx, s, c.keys, c.hashes, c.msgs)
+			}
+		}
+	}()
+	finished := false
+	finish := func(err error) error {
+		if finished {
+			return err
+		}
+		finished = true
+		if werr := wait(); err == nil {
+			err = werr
+		}
+		close(saves)
+		<-saved
+		if err == nil && saveErr != nil {
+			err = fmt.Errorf("write %s: %w", req.Kind, saveErr)
+		}
+		return err
 	}
 	msgs := make([]model.Message, 0, im.Chunk)
 	flush := func() error {
@@ -268,10 +296,18 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			return nil
 		}
 		c := &sent{done: make(chan struct{}), at: rep.mark(), keys: keys, hashes: hashes}
+		if keys != nil {
+			c.msgs = msgs
+		}
 		pending = c
 		go func(msgs []model.Message) {
 			defer close(c.done)
 			c.out, c.err = im.W.SubmitDetailed(ctx, msgs)
+			if c.err == nil && c.keys != nil {
+				// The chunk's state is saved beside the next chunk's
+				// write, in chunk order (see saves).
+				saves <- c
+			}
 		}(msgs)
 		msgs = make([]model.Message, 0, im.Chunk)
 		keys, hashes = nil, nil
@@ -279,7 +315,7 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 	}
 	// Whatever way the loop ends, the chunk in flight is waited for: it
 	// still uses the messages, and its outcome belongs in the report.
-	defer func() { _ = wait() }()
+	defer func() { _ = finish(nil) }()
 	for i, r := range t.Rows {
 		t.Rows[i] = Row{} // let the cells go once converted (a million rows weigh hundreds of MB)
 		rep.Processed++
@@ -312,7 +348,7 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			keys, hashes = append(keys, key), append(hashes, h)
 			// Unique to this import and row: never taken for an earlier
 			// write of the same content (see state above).
-			m.MessageID = "import-" + digest("contact", h, s.now.UnixNano(), r.Line)
+			m.MessageID = "import-" + h + "-" + strconv.FormatInt(s.now.UnixNano(), 36) + "-" + strconv.Itoa(r.Line)
 		}
 		msgs = append(msgs, m)
 		if len(msgs) >= im.Chunk {
@@ -330,7 +366,7 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 	if err := flush(); err != nil {
 		return err
 	}
-	return wait()
+	return finish(nil)
 }
 
 func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {

@@ -174,6 +174,7 @@ var PersonalData = []PersonalTable{
 	{"audit_log", "profile_id"},
 	{"dedupe_reviews", "profile_a"}, // a review pairs two profiles: either one's erasure removes it
 	{"dedupe_reviews", "profile_b"},
+	{"import_state", "profile_id"}, // digests only, but of a person's identifiers
 }
 
 // ProfileView is a live profile as the API shows it.

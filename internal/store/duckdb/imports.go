@@ -30,15 +30,17 @@ func (d *DB) ImportState(ctx context.Context, sourceID, kind string) (map[string
 	return d.hashes(ctx, `SELECT record_key, row_hash FROM import_state WHERE source_id = ? AND kind = ?`, sourceID, kind)
 }
 
-// SaveImportState records the fingerprints of records just written (keys
-// and hashes in parallel), replacing the previous ones.
-func (d *DB) SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes []string, at time.Time) error {
+// SaveImportState records the fingerprints of records just written (keys,
+// hashes and the profiles they resolved to, in parallel; "" for none),
+// replacing the previous ones. Keys must be distinct.
+func (d *DB) SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes, profiles []string, at time.Time) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := d.sql.ExecContext(ctx, `INSERT OR REPLACE INTO import_state (source_id, kind, record_key, row_hash, updated_at)
-		SELECT ?, ?, k, h, ? FROM (SELECT unnest(CAST(? AS VARCHAR[])) AS k, unnest(CAST(? AS VARCHAR[])) AS h)`,
-		sourceID, kind, at.UTC(), keys, hashes)
+	_, err := d.sql.ExecContext(ctx, `INSERT OR REPLACE INTO import_state (source_id, kind, record_key, row_hash, profile_id, updated_at)
+		SELECT ?, ?, k, h, nullif(p, ''), ? FROM (SELECT unnest(CAST(? AS VARCHAR[])) AS k, unnest(CAST(? AS VARCHAR[])) AS h,
+			unnest(CAST(? AS VARCHAR[])) AS p)`,
+		sourceID, kind, at.UTC(), keys, hashes, profiles)
 	if err != nil {
 		return fmt.Errorf("save import state: %w", err)
 	}
