@@ -250,6 +250,17 @@ func TestFailureKinds(t *testing.T) {
 			t.Errorf("a year for a birthdate: created %d, rejects %+v", rep.Created, rep.Rejects)
 		}
 	})
+	t.Run("a customer id the identity rules do not link is reported", func(t *testing.T) {
+		s := newWS(t)
+		// Two CRM customers sharing one e-mail: the e-mail joins W2 to W1's
+		// profile, which already has its customer id, so W2 is not linked.
+		rep := s.run(imports.KindContacts, "crm.csv", []byte("id;email;ville\nW1;w1@example.com;Lyon\nW2;w1@example.com;Nice\n"),
+			imports.Request{SourceName: "crm"})
+		if rep.Created != 1 || rep.Updated != 1 || len(rep.Warnings) != 1 || rep.Warnings[0].Row != 3 ||
+			!strings.Contains(rep.Warnings[0].Reason, "not linked") || !strings.Contains(rep.Warnings[0].Column, "crm_customer_id") {
+			t.Errorf("created %d updated %d warnings %+v", rep.Created, rep.Updated, rep.Warnings)
+		}
+	})
 	t.Run("a consent row without a date is imported once", func(t *testing.T) {
 		s := newWS(t)
 		f := []byte("id_client,finalite,optin\nC005,email_marketing,1\n")

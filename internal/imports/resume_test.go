@@ -15,7 +15,7 @@ import (
 )
 
 // flaky fails its failAt-th call of either method (orders, whose calls
-// come one at a time), or its failSubmit-th SubmitDetailed (contacts, whose
+// come one at a time), or its failSubmit-th SubmitDetails (contacts, whose
 // state is recorded through Exclusive beside the next write).
 type flaky struct {
 	imports.Writer
@@ -26,7 +26,7 @@ type flaky struct {
 
 var errCrash = errors.New("crash")
 
-func (f *flaky) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]ingest.Outcome, error) {
+func (f *flaky) SubmitDetails(ctx context.Context, msgs []model.Message) ([]ingest.Detail, error) {
 	f.mu.Lock()
 	f.calls++
 	f.submits++
@@ -35,7 +35,7 @@ func (f *flaky) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]ing
 	if crash {
 		return nil, errCrash
 	}
-	return f.Writer.SubmitDetailed(ctx, msgs)
+	return f.Writer.SubmitDetails(ctx, msgs)
 }
 
 func (f *flaky) Exclusive(ctx context.Context, fn func(ctx context.Context, l ingest.Lookup) error) error {

@@ -14,7 +14,7 @@ import (
 
 // Writer is the ingest writer: every profile-changing write goes through it.
 type Writer interface {
-	SubmitDetailed(ctx context.Context, msgs []model.Message) ([]ingest.Outcome, error)
+	SubmitDetails(ctx context.Context, msgs []model.Message) ([]ingest.Detail, error)
 	Exclusive(ctx context.Context, fn func(ctx context.Context, l ingest.Lookup) error) error
 }
 
@@ -202,14 +202,15 @@ type rejectFn func(int, *reason)
 
 func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
 	// One chunk is written while the next is read and converted: the
-	// writer is one goroutine, and SubmitDetailed does the pure part of
+	// writer is one goroutine, and SubmitDetails does the pure part of
 	// its work (trait encoding, normalisation) on ours. The report stays
 	// what a chunk-by-chunk run gives: a chunk's outcomes are counted, and
 	// progress reported, as of the rows read when it was sent, and a failed
 	// chunk rewinds the report to that point.
 	type sent struct {
 		done         chan struct{}
-		out          []ingest.Outcome
+		out          []ingest.Detail
+		lines        []int // the file row of each message
 		err          error
 		at           reportMark
 		keys, hashes []string        // contacts: the records' state once written
@@ -226,6 +227,7 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 		}
 	}
 	var keys, hashes []string
+	var lines []int
 	var pending *sent
 	wait := func() error {
 		if pending == nil {
@@ -239,14 +241,19 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 		if c.err != nil {
 			return fmt.Errorf("write %s: %w", req.Kind, c.err)
 		}
-		for _, o := range c.out {
-			switch o {
+		for i, d := range c.out {
+			switch d.Outcome {
 			case ingest.OutcomeDuplicate:
 				rep.Unchanged++
 			case ingest.OutcomeCreated:
 				rep.Created++
 			default:
 				rep.Updated++
+			}
+			if len(d.Refused) > 0 && i < len(c.lines) {
+				rep.warn(Reject{Row: c.lines[i], Column: strings.Join(d.Refused, ", "), Reason: "imported, but its " +
+					strings.Join(d.Refused, " and ") + " was not linked to the profile: another profile holds it, or the profile " +
+					"already has its limit of that kind (identity rules; the audit log has an identity_link_refused entry)"})
 			}
 		}
 		progress()
@@ -295,14 +302,14 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			msgs = msgs[:0]
 			return nil
 		}
-		c := &sent{done: make(chan struct{}), at: rep.mark(), keys: keys, hashes: hashes}
+		c := &sent{done: make(chan struct{}), at: rep.mark(), keys: keys, hashes: hashes, lines: lines}
 		if keys != nil {
 			c.msgs = msgs
 		}
 		pending = c
 		go func(msgs []model.Message) {
 			defer close(c.done)
-			c.out, c.err = im.W.SubmitDetailed(ctx, msgs)
+			c.out, c.err = im.W.SubmitDetails(ctx, msgs)
 			if c.err == nil && c.keys != nil {
 				// The chunk's state is saved beside the next chunk's
 				// write, in chunk order (see saves).
@@ -310,7 +317,7 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			}
 		}(msgs)
 		msgs = make([]model.Message, 0, im.Chunk)
-		keys, hashes = nil, nil
+		keys, hashes, lines = nil, nil, nil
 		return nil
 	}
 	// Whatever way the loop ends, the chunk in flight is waited for: it
@@ -350,7 +357,7 @@ func (im *Importer) runMessages(ctx context.Context, req Request, t *Table, p *p
 			// write of the same content (see state above).
 			m.MessageID = "import-" + h + "-" + strconv.FormatInt(s.now.UnixNano(), 36) + "-" + strconv.Itoa(r.Line)
 		}
-		msgs = append(msgs, m)
+		msgs, lines = append(msgs, m), append(lines, r.Line)
 		if len(msgs) >= im.Chunk {
 			if err := flush(); err != nil {
 				return err
@@ -507,7 +514,7 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 		return fmt.Errorf("resolve customers: %w", err)
 	}
 	for start := 0; start < len(msgs); start += im.Chunk {
-		if _, err := im.W.SubmitDetailed(ctx, msgs[start:min(start+im.Chunk, len(msgs))]); err != nil {
+		if _, err := im.W.SubmitDetails(ctx, msgs[start:min(start+im.Chunk, len(msgs))]); err != nil {
 			return fmt.Errorf("write customers: %w", err)
 		}
 	}

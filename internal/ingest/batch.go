@@ -18,10 +18,11 @@ type slot struct {
 	idx       int
 	msg       *model.Message
 	pre       *prepared
-	ids       *extracted // already extracted by SubmitDetailed (nil: extract in build)
+	ids       *extracted // already extracted by SubmitDetails (nil: extract in build)
 	hash      int64
 	dup       bool
 	profileID string
+	refused   []string // identifier types the identity limits kept from linking
 }
 
 // op is one profile change, replayed in message order over loaded states.
@@ -74,6 +75,12 @@ func (w *Writer) commitMessages(ctx context.Context, jobs []*job) {
 			dups++
 		} else {
 			results[s.job].Accepted++
+			if len(s.refused) > 0 && err == nil {
+				if results[s.job].Refused == nil {
+					results[s.job].Refused = map[int][]string{}
+				}
+				results[s.job].Refused[s.idx] = s.refused
+			}
 		}
 	}
 	if err != nil {
@@ -171,6 +178,7 @@ func (w *Writer) build(ctx context.Context, slots []slot, b *store.Batch) error 
 			}
 		}
 		for _, r := range res.Refusals {
+			s.refused = append(s.refused, r.Identifier.Type)
 			b.Audit = append(b.Audit, w.audit(now, "identity_link_refused", r.ProfileID, map[string]any{
 				"identifier_type": r.Identifier.Type, "other_profile_id": r.OtherID, "reason": r.Reason,
 				"message_id": m.MessageID, "source_id": m.SourceID}))

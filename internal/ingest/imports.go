@@ -31,11 +31,32 @@ func (o Outcome) String() string {
 	return "duplicate"
 }
 
-// SubmitDetailed commits msgs in one transaction, like Submit, and says per
-// message whether it was a duplicate, created a profile or reached an
-// existing one. It runs as one writer job, so the answer and the commit see
-// the same identity graph.
+// Detail is what one submitted message did: its outcome and the types of
+// the identifiers it carried that the identity limits kept from linking
+// (another profile holds them, or the profile has its limit of that type).
+type Detail struct {
+	Outcome Outcome
+	Refused []string
+}
+
+// SubmitDetailed is SubmitDetails without the refusals.
 func (w *Writer) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]Outcome, error) {
+	d, err := w.SubmitDetails(ctx, msgs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Outcome, len(d))
+	for i := range d {
+		out[i] = d[i].Outcome
+	}
+	return out, nil
+}
+
+// SubmitDetails commits msgs in one transaction, like Submit, and says per
+// message whether it was a duplicate, created a profile or reached an
+// existing one, and which of its identifiers were not linked. It runs as one
+// writer job, so the answer and the commit see the same identity graph.
+func (w *Writer) SubmitDetails(ctx context.Context, msgs []model.Message) ([]Detail, error) {
 	// Identifiers (e-mail and phone keys) and trait encodings are pure
 	// work: they are computed here, on the caller's goroutine, and the
 	// writer keeps them when the rules did not change meanwhile.
@@ -77,12 +98,16 @@ func (w *Writer) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]Ou
 		for _, i := range res.res.Duplicates {
 			out[i] = OutcomeDuplicate
 		}
-		return out, nil
+		d := make([]Detail, len(out))
+		for i := range out {
+			d[i] = Detail{Outcome: out[i], Refused: res.res.Refused[i]}
+		}
+		return d, nil
 	}})
 	if err != nil {
 		return nil, err
 	}
-	return r.out.([]Outcome), nil
+	return r.out.([]Detail), nil
 }
 
 // extracted is a message's identifiers as identity.Extract returned them.

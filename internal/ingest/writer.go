@@ -49,7 +49,7 @@ type Options struct {
 	Observe  func(Commit) // called after every commit attempt (metrics)
 	// Normalize computes a profile's normalised contact fields from its
 	// traits whenever they change (nil: none are kept). It must be safe for
-	// concurrent use: SubmitDetailed runs it on the caller's goroutine.
+	// concurrent use: SubmitDetails runs it on the caller's goroutine.
 	Normalize func(traits map[string]any) json.RawMessage
 }
 
@@ -70,6 +70,10 @@ type Commit struct {
 type Result struct {
 	Accepted   int
 	Duplicates []int // positions (in the submitted slice) of messages already stored
+	// Refused maps positions of stored messages to the identifier types
+	// the identity limits kept from linking (audited as
+	// identity_link_refused).
+	Refused map[int][]string
 }
 
 type job struct {
