@@ -243,6 +243,20 @@ func TestFailureKinds(t *testing.T) {
 		if rep.Records != 1 || rep.Lines != 2 {
 			t.Errorf("N° commande: %d orders, %d lines; want 1 order of 2 lines", rep.Records, rep.Lines)
 		}
+		// A UTF-8 file with one row pasted from a Windows-1252 export: each
+		// line is read in its own encoding, and the report says so.
+		mixed := append([]byte("id;email;prenom\n1;h@example.fr;Hélène\n2;c@example.fr;Chlo"), 0xe9) // é in Windows-1252
+		mixed = append(mixed, "\n"...)
+		rep = s.run(imports.KindContacts, "mixed.csv", mixed, imports.Request{SourceName: "mixed"})
+		if rep.Created != 2 || !strings.Contains(rep.Encoding, "1 line(s) in windows-1252") {
+			t.Errorf("mixed encodings: created %d, encoding %q", rep.Created, rep.Encoding)
+		}
+		if got := s.trait("mixed_customer_id", "1", "first_name"); got != "Hélène" {
+			t.Errorf("the UTF-8 row's name %q, want Hélène", got)
+		}
+		if got := s.trait("mixed_customer_id", "2", "first_name"); got != "Chloé" {
+			t.Errorf("the Windows-1252 row's name %q, want Chloé", got)
+		}
 		// A year alone is not taken for an Excel serial date (1991 would be 1905-06-13).
 		rep = s.run(imports.KindContacts, "y.csv", []byte("id;email;date_naissance\n1;a@example.fr;1991\n2;b@example.fr;15/04/1991\n"),
 			imports.Request{SourceName: "y"})

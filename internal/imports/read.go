@@ -148,8 +148,45 @@ func Decode(data []byte, force string) (string, string, error) {
 		}
 		return unsafe.String(&data[0], len(data)), "utf-8", nil
 	}
+	if hasUTF8Sequence(data) {
+		// Mostly UTF-8 with some lines that are not (rows pasted from
+		// another export): each line is read in the encoding it is valid in.
+		var b strings.Builder
+		n := 0
+		for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+			if utf8.Valid(line) {
+				b.Write(line)
+				continue
+			}
+			d, err := charmap.Windows1252.NewDecoder().Bytes(line)
+			if err != nil {
+				return "", "", err
+			}
+			b.Write(d)
+			n++
+		}
+		return b.String(), fmt.Sprintf("utf-8, with %d line(s) in windows-1252", n), nil
+	}
 	s, err := charmap.Windows1252.NewDecoder().Bytes(data)
 	return string(s), "windows-1252", err
+}
+
+// hasUTF8Sequence reports whether data holds a valid multi-byte UTF-8
+// sequence: a Windows-1252 file of French text practically never does
+// (Ã© would need "Ã" followed by "©").
+func hasUTF8Sequence(data []byte) bool {
+	for i := 0; i < len(data); {
+		if data[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(data[i:])
+		if r != utf8.RuneError && size > 1 {
+			return true
+		}
+		i++
+	}
+	return false
 }
 
 func decodeUTF16(b []byte, bigEndian bool) string {
