@@ -257,6 +257,14 @@ func TestFailureKinds(t *testing.T) {
 		if got := s.trait("mixed_customer_id", "2", "first_name"); got != "Chloé" {
 			t.Errorf("the Windows-1252 row's name %q, want Chloé", got)
 		}
+		// Title lines above the header are skipped and said; row numbers stay
+		// the file's.
+		rep = s.run(imports.KindContacts, "titled.csv", []byte("Export clients actifs, CRM\nDate : 12/03/2024\n\nid;email;ville\n"+
+			"1;t1@example.fr;Lyon\n2;t2@example.fr;Nice\n3;broken;Paris\n"), imports.Request{SourceName: "titled"})
+		if rep.Created != 2 || rep.Rejected != 1 || len(rep.Rejects) != 1 || rep.Rejects[0].Row != 7 ||
+			len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Reason, "2 title line(s)") {
+			t.Errorf("title lines: created %d, rejects %+v, warnings %+v", rep.Created, rep.Rejects, rep.Warnings)
+		}
 		// A year alone is not taken for an Excel serial date (1991 would be 1905-06-13).
 		rep = s.run(imports.KindContacts, "y.csv", []byte("id;email;date_naissance\n1;a@example.fr;1991\n2;b@example.fr;15/04/1991\n"),
 			imports.Request{SourceName: "y"})

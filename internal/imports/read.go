@@ -38,6 +38,9 @@ type Table struct {
 	// Rejects are rows the reader itself could not read (wrong field count,
 	// invalid JSON line).
 	Rejects []Reject
+	// TitleLines counts the lines above the header that were skipped as
+	// titles (csv only).
+	TitleLines int
 }
 
 // Row is one data row: its 1-based line in the file and its cells, aligned
@@ -229,6 +232,75 @@ func SniffDelimiter(text string) rune {
 	return best
 }
 
+// titleLines counts the title lines above a header (an export's name and
+// date): up to 5 leading lines with at most one non-empty field, followed by
+// a line of several fields that the line after it agrees with. 0 when the
+// first line already looks like the start of the table.
+func titleLines(text string) int {
+	lines := firstLines(text, 12)
+	if len(lines) < 3 {
+		return 0
+	}
+	// A first line that agrees with the second starts the table.
+	d0 := SniffDelimiter(text)
+	if n := countOutsideQuotes(lines[0], d0); n > 0 && n == countOutsideQuotes(lines[1], d0) {
+		return 0
+	}
+	for k := 1; k <= 5 && k < len(lines)-1; k++ {
+		d := SniffDelimiter(strings.Join(lines[k:], "\n"))
+		n := countOutsideQuotes(lines[k], d)
+		if n == 0 || countOutsideQuotes(lines[k+1], d) != n {
+			continue
+		}
+		titles := true
+		for _, l := range lines[:k] {
+			titles = titles && nonEmptyFields(l, d) <= 1
+		}
+		if titles {
+			return k
+		}
+	}
+	return 0
+}
+
+// nonEmptyFields counts the fields of one line that hold something.
+func nonEmptyFields(l string, d rune) int {
+	r := csv.NewReader(strings.NewReader(l))
+	r.Comma, r.LazyQuotes, r.FieldsPerRecord = d, true, -1
+	rec, err := r.Read()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// cutLines removes the first k non-blank lines of text (with the blank
+// lines among them) and returns the rest and the physical lines removed.
+func cutLines(text string, k int) (string, int) {
+	lines, seen := 0, 0
+	start := 0
+	for i := 0; i < len(text); i++ {
+		if text[i] != '\n' {
+			continue
+		}
+		lines++
+		if strings.TrimSpace(text[start:i]) != "" {
+			seen++
+		}
+		start = i + 1
+		if seen == k {
+			return text[start:], lines
+		}
+	}
+	return "", lines
+}
+
 // firstLines returns up to n logical lines (a quoted newline does not end one).
 func firstLines(text string, n int) []string {
 	var out []string
@@ -279,6 +351,14 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 		// Lines ended by CR alone (classic Mac OS, some exports).
 		text = strings.ReplaceAll(text, "\r", "\n")
 	}
+	offset := 0 // physical lines cut above the header
+	t := &Table{Format: "csv", Encoding: enc}
+	if !opt.NoHeader {
+		if k := titleLines(text); k > 0 {
+			text, offset = cutLines(text, k)
+			t.TitleLines = k
+		}
+	}
 	delim := SniffDelimiter(text)
 	if opt.Delimiter != "" {
 		d := opt.Delimiter
@@ -291,6 +371,7 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 		delim, _ = utf8.DecodeRuneInString(d)
 	}
 	if line, ok := unclosedQuote(text, delim); ok {
+		line += offset
 		return nil, &InputError{Msg: fmt.Sprintf("line %d: a quoted value opened there is never closed, so every line after it would be read as part of that one value; nothing was imported (close or remove the quote and import again)", line)}
 	}
 	r := csv.NewReader(strings.NewReader(text))
@@ -298,7 +379,7 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 	r.LazyQuotes = true
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = false
-	t := &Table{Format: "csv", Encoding: enc, Delimiter: string(delim)}
+	t.Delimiter = string(delim)
 	first := true
 	for {
 		rec, err := r.Read()
@@ -306,6 +387,7 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 			break
 		}
 		line, _ := r.FieldPos(0)
+		line += offset
 		if err != nil {
 			t.Rejects = append(t.Rejects, Reject{Row: line, Reason: "unreadable CSV row: " + csvErr(err)})
 			continue

@@ -138,6 +138,9 @@ func (im *Importer) Run(ctx context.Context, req Request, data []byte, rep *Repo
 		rep.Delimiter = "tab"
 	}
 	rep.RowsRead = len(t.Rows) + len(t.Rejects)
+	if t.TitleLines > 0 {
+		rep.warn(Reject{Row: 1, Reason: fmt.Sprintf("%d title line(s) above the header skipped", t.TitleLines)})
+	}
 	for _, r := range t.Rejects {
 		rep.reject(r)
 	}
