@@ -34,7 +34,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	var req imports.Request
 	var mappingFile string
 	var printMapping bool
-	fs.StringVar(&req.SourceName, "source", "", "source the rows come from (created if new; default import-<kind>)")
+	fs.StringVar(&req.SourceName, "source", "", "source the rows come from (created if new; default import, shared by every kind)")
 	fs.StringVar(&mappingFile, "mapping", "", "YAML mapping of columns to fields (default: inferred from the header)")
 	fs.StringVar(&req.Read.Format, "format", "", "csv, xlsx or jsonl (default: from the file)")
 	fs.StringVar(&req.Read.Sheet, "sheet", "", "XLSX sheet (default: the first)")

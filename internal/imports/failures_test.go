@@ -283,6 +283,28 @@ func TestFailureKinds(t *testing.T) {
 			t.Errorf("created %d updated %d warnings %+v", rep.Created, rep.Updated, rep.Warnings)
 		}
 	})
+	t.Run("imports without a source share customer ids", func(t *testing.T) {
+		s := newWS(t)
+		run := func(kind, data string) imports.Report {
+			rep, err := s.jobs.Run(context.Background(), imports.Request{Kind: kind, FileName: "f.csv"}, []byte(data), nil)
+			if err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			return rep
+		}
+		run(imports.KindContacts, "id;email\nC003;c3@example.fr\n")
+		run(imports.KindOrders, "order_id;date;customer_id;total\nO1;2024-01-02;C003;10\n")
+		items := run(imports.KindOrderItems, "order_id;sku;qty;price\nO1;A;2;5\n")
+		if items.Rejected != 0 {
+			t.Errorf("order lines without a source did not find their order: %+v", items.Rejects)
+		}
+		if got := s.int(`SELECT count(*) FROM profiles`); got != 1 {
+			t.Errorf("%d profiles, want the contact's only (the order joined it by customer id)", got)
+		}
+		if got := s.int(`SELECT count(*) FROM orders o JOIN identities i ON i.profile_id = o.profile_id AND i.value = 'c3@example.fr'`); got != 1 {
+			t.Errorf("the order is not on the contact's profile")
+		}
+	})
 	t.Run("a consent row without a date is imported once", func(t *testing.T) {
 		s := newWS(t)
 		f := []byte("id_client,finalite,optin\nC005,email_marketing,1\n")

@@ -84,12 +84,17 @@ func (j *Jobs) Get(ctx context.Context, id string) (Report, error) {
 	return r, nil
 }
 
+// DefaultSource is the source of imports that name none.
+const DefaultSource = "import"
+
 func (j *Jobs) begin(ctx context.Context, req *Request) (Report, error) {
 	if !validKind(req.Kind) {
 		return Report{}, &InputError{fmt.Sprintf("unknown kind %q (want one of contacts, orders, order_items, products, consents, events)", req.Kind)}
 	}
 	if req.SourceName == "" {
-		req.SourceName = "import-" + req.Kind
+		// One default for every kind: contacts, their consents and their
+		// orders share customer ids, and order lines complete the orders.
+		req.SourceName = DefaultSource
 	}
 	if req.SourceID == "" && !req.DryRun {
 		id, err := j.sources(ctx, req.SourceName)
