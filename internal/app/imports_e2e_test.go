@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"testing"
@@ -102,6 +103,12 @@ func TestImportsAPI(t *testing.T) {
 	checkError(t, "unknown kind", status, raw, http.StatusBadRequest, "invalid_import")
 	status, raw = s.upload(map[string]string{"kind": "contacts"}, "", nil)
 	checkError(t, "no file", status, raw, http.StatusBadRequest, "invalid_file")
+	// Options no file could satisfy are refused at once, not after a 202.
+	for _, f := range []map[string]string{{"encoding": "ebcdic"}, {"delimiter": ";;"}, {"format": "pdf"}} {
+		f["kind"] = "contacts"
+		status, raw = s.upload(f, "x.csv", []byte("email\na@example.fr\n"))
+		checkError(t, fmt.Sprint(f), status, raw, http.StatusBadRequest, "")
+	}
 	status, raw = s.upload(map[string]string{"kind": "contacts", "mapping": "fields: [{field: x}]"}, "x.csv", []byte("a\n1\n"))
 	checkError(t, "bad mapping", status, raw, http.StatusBadRequest, "invalid_mapping")
 	status, _ = s.do("POST", "/api/v1/imports", []byte("x"), nil)

@@ -63,10 +63,25 @@ func bind(kind string, m *Mapping, t *Table, dateFormat string) (*plan, error) {
 			return nil, err
 		}
 	}
+	if m.Kind != "" && m.Kind != kind && !(m.Kind == KindOrders && kind == KindOrderItems) {
+		return nil, fmt.Errorf("the mapping is for %s, and this is an import of %s", m.Kind, kind)
+	}
 	var missing []string
+	mapped := map[string]string{} // target field → the column that feeds it
 	for _, f := range m.Fields {
 		if f.Skip {
 			continue
+		}
+		if f.Field != "" && f.Split == "" {
+			col := f.Column
+			if col == "" {
+				col = strings.Join(f.Columns, "+")
+			}
+			if prev, dup := mapped[f.Field]; dup {
+				return nil, fmt.Errorf("the mapping sends two columns to %s (%q and %q): keep one, or join them with columns: [...]",
+					f.Field, prev, col)
+			}
+			mapped[f.Field] = col
 		}
 		bf := boundField{Field: f, target: f.Field, typ: f.Type}
 		if bf.typ == "" {

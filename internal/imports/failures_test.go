@@ -265,6 +265,33 @@ func TestFailureKinds(t *testing.T) {
 			len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Reason, "2 title line(s)") {
 			t.Errorf("title lines: created %d, rejects %+v, warnings %+v", rep.Created, rep.Rejects, rep.Warnings)
 		}
+		// A stray NUL byte rejects its row, not the file.
+		rep = s.run(imports.KindContacts, "nul.csv", []byte("id;email;ville\n1;n1@example.fr;Ly\x00on\n2;n2@example.fr;Nice\n"),
+			imports.Request{SourceName: "nul"})
+		if rep.Created != 1 || rep.Rejected != 1 || len(rep.Rejects) != 1 || rep.Rejects[0].Row != 2 ||
+			!strings.Contains(rep.Rejects[0].Reason, "field 3 holds a NUL byte") {
+			t.Errorf("a NUL in a cell: created %d, rejects %+v", rep.Created, rep.Rejects)
+		}
+		// Columns whose names differ only in case stay two fields.
+		rep = s.run(imports.KindContacts, "case.csv", []byte("id;email;Note;note\n1;k@example.fr;a;b\n"), imports.Request{SourceName: "case"})
+		if rep.Created != 1 || s.trait("case_customer_id", "1", "note") != "a" || s.trait("case_customer_id", "1", "note_col") != "b" {
+			t.Errorf("Note and note: %+v", rep)
+		}
+		// A mapping for another kind, or sending two columns to one field, is refused.
+		for _, c := range []struct{ yaml, want string }{
+			{"kind: orders\nfields:\n  - field: email\n    column: a\n", "the mapping is for orders, and this is an import of contacts"},
+			{"kind: contacts\nfields:\n  - field: email\n    column: a\n  - field: email\n    column: b\n", `two columns to email ("a" and "b")`},
+		} {
+			m, err := imports.ParseMapping([]byte(c.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.jobs.Run(context.Background(), imports.Request{Kind: imports.KindContacts, SourceName: "m", FileName: "m.csv",
+				Mapping: m}, []byte("a;b\nx@example.fr;y@example.fr\n"), nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("mapping %q: %v, want %q", c.yaml, err, c.want)
+			}
+		}
 		// A year alone is not taken for an Excel serial date (1991 would be 1905-06-13).
 		rep = s.run(imports.KindContacts, "y.csv", []byte("id;email;date_naissance\n1;a@example.fr;1991\n2;b@example.fr;15/04/1991\n"),
 			imports.Request{SourceName: "y"})

@@ -91,6 +91,9 @@ func (j *Jobs) begin(ctx context.Context, req *Request) (Report, error) {
 	if !validKind(req.Kind) {
 		return Report{}, &InputError{fmt.Sprintf("unknown kind %q (want one of contacts, orders, order_items, products, consents, events)", req.Kind)}
 	}
+	if err := req.Read.Check(); err != nil {
+		return Report{}, err
+	}
 	if req.SourceName == "" {
 		// One default for every kind: contacts, their consents and their
 		// orders share customer ids, and order lines complete the orders.

@@ -3,6 +3,7 @@ package imports
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -274,6 +275,11 @@ func Infer(kind string, header []string) *Mapping {
 			if _, typed := typesOf(kind)[f.Field]; typed || used[f.Field] {
 				f.Field += "_col"
 			}
+			// Two columns whose names normalise alike ("Note", "note").
+			for base, k := f.Field, 2; used[f.Field]; k++ {
+				f.Field = base + "_" + strconv.Itoa(k)
+			}
+			used[f.Field] = true
 		}
 		m.Fields = append(m.Fields, f)
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf16"
@@ -57,6 +58,29 @@ type ReadOptions struct {
 	Delimiter string // "" sniffs
 	Sheet     string // xlsx: sheet name ("" = first)
 	NoHeader  bool   // the first row is data
+}
+
+// Check refuses options no file could satisfy (an unknown format or
+// encoding, a delimiter of several characters), before any byte is read.
+func (o ReadOptions) Check() error {
+	if f := strings.ToLower(o.Format); f != "" {
+		known := false
+		for _, x := range formats {
+			known = known || slices.Contains(x.names, f)
+		}
+		if !known {
+			return &InputError{Msg: fmt.Sprintf("unknown format %q (want csv, xlsx or jsonl)", o.Format)}
+		}
+	}
+	if o.Encoding != "" {
+		if _, _, err := Decode(nil, o.Encoding); err != nil {
+			return &InputError{Msg: err.Error()}
+		}
+	}
+	if d := o.Delimiter; d != "" && d != `\t` && !strings.EqualFold(d, "tab") && utf8.RuneCountInString(d) != 1 {
+		return &InputError{Msg: fmt.Sprintf("delimiter %q: give one character (or tab)", d)}
+	}
+	return nil
 }
 
 // Read reads a whole file. name is used only to guess the format. data must
@@ -232,6 +256,17 @@ func SniffDelimiter(text string) rune {
 	return best
 }
 
+// nulCell is the 1-based position of the first field holding a NUL byte, 0
+// for none.
+func nulCell(rec []string) int {
+	for i, c := range rec {
+		if strings.IndexByte(c, 0) >= 0 {
+			return i + 1
+		}
+	}
+	return 0
+}
+
 // titleLines counts the title lines above a header (an export's name and
 // date): up to 5 leading lines with at most one non-empty field, followed by
 // a line of several fields that the line after it agrees with. 0 when the
@@ -395,6 +430,13 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
+		if col := nulCell(rec); col > 0 {
+			t.Rejects = append(t.Rejects, Reject{Row: line, Reason: fmt.Sprintf("field %d holds a NUL byte (not text): fix or remove it", col)})
+			if first && !opt.NoHeader {
+				return nil, &InputError{Msg: fmt.Sprintf("line %d, the header: field %d holds a NUL byte", line, col)}
+			}
+			continue
+		}
 		if first {
 			first = false
 			if !opt.NoHeader && looksLikeHeader(rec) {
@@ -437,15 +479,22 @@ func checkText(text string) error {
 	if len(sample) > 64<<10 {
 		sample = sample[:64<<10]
 	}
-	ctrl, n := 0, 0
+	ctrl, n, nul, firstNul := 0, 0, 0, -1
 	for i, r := range sample {
 		n++
 		switch {
 		case r == 0:
-			return &InputError{Msg: fmt.Sprintf("the file is not text (a NUL byte at byte %d): export it as CSV, XLSX or JSONL", i)}
+			if nul++; firstNul < 0 {
+				firstNul = i
+			}
 		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f:
 			ctrl++
 		}
+	}
+	// A stray NUL in a cell rejects its row (readCSV); many mean a binary file.
+	if nul > 10 || nul*20 > n {
+		return &InputError{Msg: fmt.Sprintf("the file is not text (%d NUL bytes, the first on line %d): export it as CSV, XLSX or JSONL",
+			nul, 1+strings.Count(sample[:firstNul], "\n"))}
 	}
 	if n > 0 && ctrl*20 > n {
 		return &InputError{Msg: fmt.Sprintf("the file is not text (%d control characters in its first %d): export it as CSV, XLSX or JSONL", ctrl, n)}
