@@ -185,11 +185,15 @@ func TestFailureKinds(t *testing.T) {
 		if got := s.trait("crm_customer_id", "7", "city"); got != "Lyon" {
 			t.Errorf("city %q after Lyon, Paris, Lyon; want Lyon", got)
 		}
-		// One state row per record, tied to its profile (erasure removes it),
-		// holding no personal value.
+		// A state row per version written (record 1 three times, record 7
+		// once: its three rows were one chunk), each tied to its profile
+		// (erasure removes them), holding no personal value.
 		if got := s.int(`SELECT count(*) FROM import_state s JOIN identities i ON i.profile_id = s.profile_id
-			WHERE i.type = 'crm_customer_id' AND i.value IN ('1', '7')`); got != 2 {
-			t.Errorf("%d import_state rows tied to the two records' profiles, want 2", got)
+			WHERE i.type = 'crm_customer_id' AND i.value IN ('1', '7')`); got != 4 {
+			t.Errorf("%d import_state rows tied to the two records' profiles, want 4", got)
+		}
+		if got := s.int(`SELECT count(DISTINCT record_key) FROM import_state`); got != 2 {
+			t.Errorf("%d records in import_state, want 2", got)
 		}
 		if got := s.int(`SELECT count(*) FROM import_state WHERE record_key LIKE '%example%' OR row_hash LIKE '%example%'`); got != 0 {
 			t.Errorf("%d import_state rows hold an e-mail in clear", got)
@@ -580,5 +584,13 @@ func TestConsentsAndProducts(t *testing.T) {
 	}
 	if got := s.int(`SELECT count(*) FROM products WHERE json_extract_string(attributes, '$.couleur') = 'bleu'`); got != 1 {
 		t.Errorf("attributes: %d", got)
+	}
+	// A product repeated with other values: the last row wins, and says so.
+	rep = s.run(imports.KindProducts, "dup.csv", []byte("sku;libelle;prix\nZ;Lampe;10\nZ;Lampe;12\nZ;Lampe;12\n"), imports.Request{SourceName: "shop2"})
+	if rep.Created != 1 || len(rep.Warnings) != 1 || rep.Warnings[0].Row != 3 || !strings.Contains(rep.Warnings[0].Reason, "row 2") {
+		t.Errorf("repeated product: created %d warnings %+v", rep.Created, rep.Warnings)
+	}
+	if got := s.float(`SELECT price FROM products WHERE product_id = 'Z'`); got != 12 {
+		t.Errorf("repeated product's price %v, want the last row's 12", got)
 	}
 }

@@ -627,6 +627,7 @@ func keys(l ingest.Lookup, s source, a *orderAcc) []model.Identifier {
 
 func (im *Importer) runProducts(ctx context.Context, req Request, t *Table, p *plan, s source, rep *Report, rowVals rowFn, rejectRow rejectFn, progress func()) error {
 	byID := map[string]store.ProductRow{}
+	firstRow := map[string]int{}
 	var order []string
 	for _, r := range t.Rows {
 		v, ok := rowVals(r)
@@ -638,8 +639,12 @@ func (im *Importer) runProducts(ctx context.Context, req Request, t *Table, p *p
 			rejectRow(r.Line, why)
 			continue
 		}
-		if _, dup := byID[pr.ProductID]; !dup {
+		if prev, dup := byID[pr.ProductID]; !dup {
 			order = append(order, pr.ProductID)
+			firstRow[pr.ProductID] = r.Line
+		} else if prev.RowHash != pr.RowHash {
+			rep.warn(Reject{Row: r.Line, Column: p.columnOf("product_id"), Value: pr.ProductID,
+				Reason: "product " + pr.ProductID + " already appears on row " + itoa(firstRow[pr.ProductID]) + " with other values: this later row wins"})
 		}
 		byID[pr.ProductID] = pr // the last row of a product wins
 	}

@@ -27,20 +27,21 @@ func (d *DB) ProductHashes(ctx context.Context, sourceID string) (map[string]str
 // of one kind a source's imports wrote through the message writer, by
 // record key.
 func (d *DB) ImportState(ctx context.Context, sourceID, kind string) (map[string]string, error) {
-	return d.hashes(ctx, `SELECT record_key, row_hash FROM import_state WHERE source_id = ? AND kind = ?`, sourceID, kind)
+	return d.hashes(ctx, `SELECT record_key, arg_max(row_hash, seq) FROM import_state WHERE source_id = ? AND kind = ?
+		GROUP BY record_key`, sourceID, kind)
 }
 
 // SaveImportState records the fingerprints of records just written (keys,
-// hashes and the profiles they resolved to, in parallel; "" for none),
-// replacing the previous ones. Keys must be distinct.
+// hashes and the profiles they resolved to, in parallel; "" for none): the
+// newest row of a key is its state. Rows are appended in list order.
 func (d *DB) SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes, profiles []string, at time.Time) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := d.sql.ExecContext(ctx, `INSERT OR REPLACE INTO import_state (source_id, kind, record_key, row_hash, profile_id, updated_at)
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO import_state (source_id, kind, record_key, row_hash, profile_id, updated_at)
 		SELECT ?, ?, k, h, nullif(p, ''), ? FROM (SELECT unnest(CAST(? AS VARCHAR[])) AS k, unnest(CAST(? AS VARCHAR[])) AS h,
-			unnest(CAST(? AS VARCHAR[])) AS p)`,
-		sourceID, kind, at.UTC(), keys, hashes, profiles)
+			unnest(CAST(? AS VARCHAR[])) AS p, generate_subscripts(CAST(? AS VARCHAR[]), 1) AS i) ORDER BY i`,
+		sourceID, kind, at.UTC(), keys, hashes, profiles, keys)
 	if err != nil {
 		return fmt.Errorf("save import state: %w", err)
 	}
