@@ -314,6 +314,15 @@ func TestFailureKinds(t *testing.T) {
 			t.Errorf("created %d updated %d warnings %+v", rep.Created, rep.Updated, rep.Warnings)
 		}
 	})
+	t.Run("customers are counted as people, not as key combinations", func(t *testing.T) {
+		s := newWS(t)
+		rep := s.run(imports.KindOrders, "o.csv", []byte("order_id;date;customer_id;email;total\n"+
+			"O1;2024-01-02;K9;k9@example.fr;10\nO2;2024-01-03;K9;;10\nO3;2024-01-04;;k9@example.fr;10\nO4;2024-01-05;K8;;10\n"),
+			imports.Request{SourceName: "shop"})
+		if rep.Customers != 2 {
+			t.Errorf("%d customers, want 2 (K9 with its e-mail, and K8)", rep.Customers)
+		}
+	})
 	t.Run("imports without a source share customer ids", func(t *testing.T) {
 		s := newWS(t)
 		run := func(kind, data string) imports.Report {

@@ -473,7 +473,7 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 		}
 	}
 	rep.Revenue = round6(rep.Revenue)
-	rep.Customers = len(custs)
+	rep.Customers = countCustomers(custs, nil)
 	rep.Records = len(ids)
 	if req.DryRun {
 		rep.Processed = len(t.Rows)
@@ -521,7 +521,7 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 			return fmt.Errorf("write customers: %w", err)
 		}
 	}
-	rep.Customers -= len(guest)
+	rep.Customers = countCustomers(custs, guest)
 	for _, id := range ids {
 		a := accs[id]
 		if guest[a.row.CustomerKey+"\x00"+a.email+"\x00"+a.phone] {
@@ -584,6 +584,49 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 	}
 	rep.Processed = len(t.Rows)
 	return nil
+}
+
+// countCustomers counts the people behind the orders' customer keys (each
+// "customer id\x00e-mail\x00phone"): keys sharing a customer id, an e-mail
+// or a phone are one customer (K9 with k9@, K9 alone and k9@ alone are one).
+// Keys in skip (placeholders) are left out.
+func countCustomers(keys, skip map[string]bool) int {
+	parent := map[string]string{}
+	var find func(x string) string
+	find = func(x string) string {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
+		}
+		return x
+	}
+	owner := map[string]string{} // "0"+id, "1"+email, "2"+phone → a key holding it
+	for k := range keys {
+		if skip[k] {
+			continue
+		}
+		parent[k] = k
+	}
+	for k := range parent {
+		for i, part := range strings.SplitN(k, "\x00", 3) {
+			if part == "" {
+				continue
+			}
+			tag := strconv.Itoa(i) + part
+			if o, ok := owner[tag]; ok {
+				parent[find(k)] = find(o)
+			} else {
+				owner[tag] = k
+			}
+		}
+	}
+	n := 0
+	for k := range parent {
+		if find(k) == k {
+			n++
+		}
+	}
+	return n
 }
 
 // customerMessage is the identify that makes an order's customer known.
