@@ -128,6 +128,7 @@ func (p *parser) window() (Window, *SyntaxError) {
 	switch {
 	case isKw(t, "in") && isKw(p.peekAt(1), "last"):
 		p.i += 2
+		numTok := p.peek()
 		n, err := p.integer("a whole number after in last (1 to " + strconv.Itoa(maxLastDays) + " days, or 1 to " +
 			strconv.Itoa(maxLastHours) + " hours)")
 		if err != nil {
@@ -143,7 +144,12 @@ func (p *parser) window() (Window, *SyntaxError) {
 		default:
 			return Window{}, p.errAt(u, "days or hours after in last "+strconv.Itoa(n), u.describe())
 		}
-		return Window{Last: n, Unit: unit}, nil
+		// The range is checked here too (checkWindow), to point at the number.
+		w := Window{Last: n, Unit: unit}
+		if pr := checkWindow(&w); pr != nil {
+			return Window{}, p.errAt(numTok, pr.expected, pr.found)
+		}
+		return w, nil
 	case isKw(t, "between"):
 		p.i++
 		from, err := p.date("a date YYYY-MM-DD after between")
