@@ -103,6 +103,12 @@ func TestImportsAPI(t *testing.T) {
 	checkError(t, "unknown kind", status, raw, http.StatusBadRequest, "invalid_import")
 	status, raw = s.upload(map[string]string{"kind": "contacts"}, "", nil)
 	checkError(t, "no file", status, raw, http.StatusBadRequest, "invalid_file")
+	// So are mappings that cannot serve the kind, whatever the file.
+	for _, m := range []string{"kind: orders\nfields:\n  - field: email\n    column: a\n",
+		"kind: contacts\nfields:\n  - field: email\n    column: a\n  - field: email\n    column: b\n"} {
+		status, raw = s.upload(map[string]string{"kind": "contacts", "mapping": m}, "x.csv", []byte("a;b\nx@example.fr;y@example.fr\n"))
+		checkError(t, "mapping "+m, status, raw, http.StatusBadRequest, "invalid_mapping")
+	}
 	// Options no file could satisfy are refused at once, not after a 202.
 	for _, f := range []map[string]string{{"encoding": "ebcdic"}, {"delimiter": ";;"}, {"format": "pdf"}} {
 		f["kind"] = "contacts"

@@ -3,6 +3,7 @@ package imports
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,25 +64,13 @@ func bind(kind string, m *Mapping, t *Table, dateFormat string) (*plan, error) {
 			return nil, err
 		}
 	}
-	if m.Kind != "" && m.Kind != kind && !(m.Kind == KindOrders && kind == KindOrderItems) {
-		return nil, fmt.Errorf("the mapping is for %s, and this is an import of %s", m.Kind, kind)
+	if err := m.CheckFor(kind); err != nil {
+		return nil, err
 	}
 	var missing []string
-	mapped := map[string]string{} // target field → the column that feeds it
 	for _, f := range m.Fields {
 		if f.Skip {
 			continue
-		}
-		if f.Field != "" && f.Split == "" {
-			col := f.Column
-			if col == "" {
-				col = strings.Join(f.Columns, "+")
-			}
-			if prev, dup := mapped[f.Field]; dup {
-				return nil, fmt.Errorf("the mapping sends two columns to %s (%q and %q): keep one, or join them with columns: [...]",
-					f.Field, prev, col)
-			}
-			mapped[f.Field] = col
 		}
 		bf := boundField{Field: f, target: f.Field, typ: f.Type}
 		if bf.typ == "" {
@@ -151,6 +140,41 @@ func (p *plan) status(s string) string {
 }
 
 // columnOf names the column(s) a target field comes from ("" stays "").
+// CheckFor refuses a mapping that cannot serve an import of kind whatever
+// the file: one written for another kind (an orders mapping serves
+// order_items too), or one sending two columns to the same field.
+func (m *Mapping) CheckFor(kind string) error {
+	if m.Kind != "" && m.Kind != kind && !(m.Kind == KindOrders && kind == KindOrderItems) {
+		return &InputError{Msg: fmt.Sprintf("the mapping is for %s, and this is an import of %s", m.Kind, kind)}
+	}
+	mapped := map[string]string{} // target field → the column that feeds it
+	for _, f := range m.Fields {
+		if f.Skip || f.Field == "" || f.Split != "" {
+			continue
+		}
+		col := f.Column
+		if col == "" {
+			col = strings.Join(f.Columns, "+")
+		}
+		if prev, dup := mapped[f.Field]; dup {
+			return &InputError{Msg: fmt.Sprintf("the mapping sends two columns to %s (%q and %q): keep one, or join them with columns: [...]",
+				f.Field, prev, col)}
+		}
+		mapped[f.Field] = col
+	}
+	return nil
+}
+
+// hasAny reports whether the plan maps one of the fields.
+func (p *plan) hasAny(fields ...string) bool {
+	for _, bf := range p.fields {
+		if slices.Contains(fields, bf.target) {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *plan) columnOf(field string) string {
 	if field == "" {
 		return ""

@@ -269,11 +269,17 @@ func TestFailureKinds(t *testing.T) {
 			len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Reason, "2 title line(s)") {
 			t.Errorf("title lines: created %d, rejects %+v, warnings %+v", rep.Created, rep.Rejects, rep.Warnings)
 		}
+		// Title lines padded with delimiters, as Excel saves them.
+		rep = s.run(imports.KindContacts, "xl.csv", []byte("Export clients;;;\r\nDate 04/12/2024;;;\r\nCode client;Email;Prénom;Ville\r\n"+
+			"E1;e1@example.com;Eva;Lyon\r\nE2;e2@example.com;Ugo;Nice\r\n"), imports.Request{SourceName: "xl"})
+		if rep.Created != 2 || rep.Rejected != 0 || len(rep.Warnings) != 1 {
+			t.Errorf("padded title lines: created %d, rejects %+v, warnings %+v", rep.Created, rep.Rejects, rep.Warnings)
+		}
 		// A stray NUL byte rejects its row, not the file.
 		rep = s.run(imports.KindContacts, "nul.csv", []byte("id;email;ville\n1;n1@example.fr;Ly\x00on\n2;n2@example.fr;Nice\n"),
 			imports.Request{SourceName: "nul"})
 		if rep.Created != 1 || rep.Rejected != 1 || len(rep.Rejects) != 1 || rep.Rejects[0].Row != 2 ||
-			!strings.Contains(rep.Rejects[0].Reason, "field 3 holds a NUL byte") {
+			!strings.Contains(rep.Rejects[0].Reason, "field 3 holds a NUL byte") || rep.Rejects[0].Column != "ville" {
 			t.Errorf("a NUL in a cell: created %d, rejects %+v", rep.Created, rep.Rejects)
 		}
 		// Columns whose names differ only in case stay two fields.
@@ -312,6 +318,34 @@ func TestFailureKinds(t *testing.T) {
 		if rep.Created != 1 || rep.Updated != 1 || len(rep.Warnings) != 1 || rep.Warnings[0].Row != 3 ||
 			!strings.Contains(rep.Warnings[0].Reason, "not linked") || !strings.Contains(rep.Warnings[0].Column, "crm_customer_id") {
 			t.Errorf("created %d updated %d warnings %+v", rep.Created, rep.Updated, rep.Warnings)
+		}
+	})
+	t.Run("a headers-only orders file re-imported keeps the lines order_items added", func(t *testing.T) {
+		s := newWS(t)
+		heads := "order_id,customer_id,email,order_date,status\nH1,K1,k1@example.fr,2024-03-01,paid\nH2,K2,k2@example.fr,2024-03-02,paid\n"
+		lines := "order_id,sku,qty,price\nH1,A,1,10\nH1,B,1,15.5\nH2,A,2,10\n"
+		s.run(imports.KindOrders, "oh.csv", []byte(heads), imports.Request{SourceName: "erp"})
+		s.run(imports.KindOrderItems, "oi.csv", []byte(lines), imports.Request{SourceName: "erp"})
+		again := s.run(imports.KindOrders, "oh.csv", []byte(heads), imports.Request{SourceName: "erp"})
+		if again.Unchanged != 2 || again.Updated+again.Created != 0 {
+			t.Errorf("headers again: %+v", again)
+		}
+		if got := s.int(`SELECT count(*) FROM order_items`); got != 3 {
+			t.Errorf("%d lines after the headers came again, want 3", got)
+		}
+		if got := s.float(`SELECT total FROM orders WHERE order_id = 'H1'`); got != 25.5 {
+			t.Errorf("H1 total %v, want 25.5 from its lines", got)
+		}
+		edited := s.run(imports.KindOrders, "oh.csv", []byte(strings.Replace(heads, "H2,K2,k2@example.fr,2024-03-02,paid", "H2,K2,k2@example.fr,2024-03-02,refunded", 1)),
+			imports.Request{SourceName: "erp"})
+		if edited.Updated != 1 || edited.Unchanged != 1 {
+			t.Errorf("one header edited: %+v", edited)
+		}
+		if got := s.int(`SELECT count(*) FROM order_items WHERE order_id = 'H2'`); got != 1 {
+			t.Errorf("H2 has %d lines after its header changed, want 1", got)
+		}
+		if got := s.int(`SELECT count(*) FROM orders WHERE order_id = 'H2' AND status = 'refunded'`); got != 1 {
+			t.Errorf("H2's new status was not stored")
 		}
 	})
 	t.Run("customers are counted as people, not as key combinations", func(t *testing.T) {

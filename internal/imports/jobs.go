@@ -94,6 +94,11 @@ func (j *Jobs) begin(ctx context.Context, req *Request) (Report, error) {
 	if err := req.Read.Check(); err != nil {
 		return Report{}, err
 	}
+	if req.Mapping != nil {
+		if err := req.Mapping.CheckFor(req.Kind); err != nil {
+			return Report{}, err
+		}
+	}
 	if req.SourceName == "" {
 		// One default for every kind: contacts, their consents and their
 		// orders share customer ids, and order lines complete the orders.

@@ -276,15 +276,16 @@ func titleLines(text string) int {
 	if len(lines) < 3 {
 		return 0
 	}
-	// A first line that agrees with the second starts the table.
+	// A first line of several fields that agrees with the second starts
+	// the table. (Excel pads a title line with delimiters: "Export;;;".)
 	d0 := SniffDelimiter(text)
-	if n := countOutsideQuotes(lines[0], d0); n > 0 && n == countOutsideQuotes(lines[1], d0) {
+	if n := countOutsideQuotes(lines[0], d0); n > 0 && n == countOutsideQuotes(lines[1], d0) && nonEmptyFields(lines[0], d0) > 1 {
 		return 0
 	}
 	for k := 1; k <= 5 && k < len(lines)-1; k++ {
 		d := SniffDelimiter(strings.Join(lines[k:], "\n"))
 		n := countOutsideQuotes(lines[k], d)
-		if n == 0 || countOutsideQuotes(lines[k+1], d) != n {
+		if n == 0 || countOutsideQuotes(lines[k+1], d) != n || nonEmptyFields(lines[k], d) < 2 {
 			continue
 		}
 		titles := true
@@ -431,7 +432,12 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 			continue // blank line
 		}
 		if col := nulCell(rec); col > 0 {
-			t.Rejects = append(t.Rejects, Reject{Row: line, Reason: fmt.Sprintf("field %d holds a NUL byte (not text): fix or remove it", col)})
+			name := ""
+			if col <= len(t.Header) {
+				name = t.Header[col-1]
+			}
+			t.Rejects = append(t.Rejects, Reject{Row: line, Column: name,
+				Reason: fmt.Sprintf("field %d holds a NUL byte (not text): fix or remove it", col)})
 			if first && !opt.NoHeader {
 				return nil, &InputError{Msg: fmt.Sprintf("line %d, the header: field %d holds a NUL byte", line, col)}
 			}

@@ -2,7 +2,10 @@ package imports
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +28,7 @@ type Store interface {
 	ApplyOrders(ctx context.Context, sourceID string, orders []store.OrderRow, replace []string, now time.Time) error
 	ProductHashes(ctx context.Context, sourceID string) (map[string]string, error)
 	ApplyProducts(ctx context.Context, sourceID string, products []store.ProductRow, replace []string, now time.Time) error
+	UpdateOrderHeaders(ctx context.Context, sourceID string, orders []store.OrderRow, now time.Time) error
 	ImportState(ctx context.Context, sourceID, kind string) (map[string]string, error)
 	SaveImportState(ctx context.Context, sourceID, kind string, keys, hashes, profiles []string, at time.Time) error
 }
@@ -70,6 +74,9 @@ func Prepare(data []byte, req Request) (*Table, *Mapping, error) {
 	}
 	return t, m, nil
 }
+
+// ValidKind reports whether k is a kind of import.
+func ValidKind(k string) bool { return validKind(k) }
 
 func validKind(k string) bool {
 	for _, x := range Kinds {
@@ -533,6 +540,22 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 	if err != nil {
 		return err
 	}
+	// An orders file without line columns, over orders whose lines came
+	// from an order_items file: the lines are kept and the header compared
+	// field by field (its fingerprint never covered those lines).
+	var withLines map[string]store.OrderRow
+	if req.Kind == KindOrders && !p.hasAny(lineFields...) {
+		heads, err := im.St.OrderHeaders(ctx, s.id)
+		if err != nil {
+			return err
+		}
+		withLines = map[string]store.OrderRow{}
+		for id, h := range heads {
+			if len(h.Items) > 0 {
+				withLines[id] = h
+			}
+		}
+	}
 	linesPerChunk := im.Chunk * 4
 	for start := 0; start < len(ids); {
 		end, n := start, 0
@@ -542,10 +565,22 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 		}
 		chunk := ids[start:end]
 		start = end
-		var write []store.OrderRow
+		var write, headers []store.OrderRow
 		var replace []string
 		for _, id := range chunk {
 			a := accs[id]
+			if h, ok := withLines[id]; ok {
+				if a.total == nil {
+					a.row.Total = h.Total // the file says none: the stored one stands
+				}
+				if sameHeader(&a.row, &h) {
+					rep.Unchanged++
+				} else {
+					rep.Updated++
+					headers = append(headers, a.row)
+				}
+				continue
+			}
 			old, existed := have[id]
 			switch {
 			case existed && old == a.row.RowHash:
@@ -559,14 +594,27 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 			}
 			write = append(write, a.row)
 		}
-		if len(write) > 0 {
+		if len(write)+len(headers) > 0 {
 			err := im.W.Exclusive(ctx, func(ctx context.Context, l ingest.Lookup) error {
-				for i := range write {
-					a := accs[write[i].OrderID]
-					write[i].ProfileID = l.ProfileFor(keys(l, s, a))
-					if write[i].ProfileID == "" {
-						write[i].ProfileID = a.prevProfile
+				for _, rows := range [][]store.OrderRow{write, headers} {
+					for i := range rows {
+						a := accs[rows[i].OrderID]
+						rows[i].ProfileID = l.ProfileFor(keys(l, s, a))
+						if rows[i].ProfileID == "" {
+							rows[i].ProfileID = withLines[rows[i].OrderID].ProfileID
+						}
+						if rows[i].ProfileID == "" {
+							rows[i].ProfileID = a.prevProfile
+						}
 					}
+				}
+				if len(headers) > 0 {
+					if err := im.St.UpdateOrderHeaders(ctx, s.id, headers, s.now); err != nil {
+						return err
+					}
+				}
+				if len(write) == 0 {
+					return nil
 				}
 				return im.St.ApplyOrders(ctx, s.id, write, replace, s.now)
 			})
@@ -584,6 +632,33 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 	}
 	rep.Processed = len(t.Rows)
 	return nil
+}
+
+// lineFields are the fields that make an orders file carry lines.
+var lineFields = []string{"product_id", "product_name", "quantity", "unit_price", "amount", "category", "line_no", "line_status"}
+
+// sameHeader reports whether an order read from a file without lines has
+// the stored header h.
+func sameHeader(o, h *store.OrderRow) bool {
+	f := func(x *float64) float64 {
+		if x == nil {
+			return math.NaN()
+		}
+		return *x
+	}
+	eqF := func(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || math.Abs(f(a)-f(b)) < 0.005) }
+	var ao, ah any
+	_ = json.Unmarshal(o.Attributes, &ao)
+	_ = json.Unmarshal(h.Attributes, &ah)
+	if m, ok := ao.(map[string]any); ok && len(m) == 0 {
+		ao = nil
+	}
+	if m, ok := ah.(map[string]any); ok && len(m) == 0 {
+		ah = nil
+	}
+	return o.Status == h.Status && o.CustomerKey == h.CustomerKey && o.Currency == h.Currency &&
+		math.Abs(o.Total-h.Total) < 0.005 && o.OrderedAt.Equal(h.OrderedAt) && eqF(o.Subtotal, h.Subtotal) &&
+		eqF(o.Tax, h.Tax) && eqF(o.Shipping, h.Shipping) && eqF(o.Discount, h.Discount) && reflect.DeepEqual(ao, ah)
 }
 
 // countCustomers counts the people behind the orders' customer keys (each

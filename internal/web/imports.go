@@ -54,6 +54,11 @@ func (a *api) createImport(w http.ResponseWriter, r *http.Request) error {
 			return &Error{Status: http.StatusBadRequest, Code: "invalid_mapping", Message: err.Error()}
 		}
 	}
+	if req.Mapping != nil && imports.ValidKind(req.Kind) {
+		if err := req.Mapping.CheckFor(req.Kind); err != nil {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_mapping", Message: err.Error()}
+		}
+	}
 	id, err := a.d.Imports.Start(r.Context(), req, data)
 	if err != nil {
 		var ie *imports.InputError

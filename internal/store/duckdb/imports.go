@@ -111,6 +111,30 @@ func (d *DB) ApplyOrders(ctx context.Context, sourceID string, orders []store.Or
 	})
 }
 
+// UpdateOrderHeaders rewrites the header of stored orders in place, keeping
+// their lines (an orders file without line columns, re-imported after the
+// lines came from an order_items file); the lines follow the order's
+// profile. One transaction.
+func (d *DB) UpdateOrderHeaders(ctx context.Context, sourceID string, orders []store.OrderRow, now time.Time) error {
+	return d.inTx(ctx, func(conn *sql.Conn) error {
+		for i := range orders {
+			o := &orders[i]
+			if _, err := conn.ExecContext(ctx, `UPDATE orders SET profile_id = ?, customer_key = ?, status = ?, currency = ?, total = ?,
+				subtotal = ?, tax = ?, shipping = ?, discount = ?, ordered_at = ?, attributes = ?, updated_at = ?
+				WHERE source_id = ? AND order_id = ?`, nullStr(o.ProfileID), nullStr(o.CustomerKey), o.Status, nullStr(o.Currency),
+				o.Total, nullF(o.Subtotal), nullF(o.Tax), nullF(o.Shipping), nullF(o.Discount), o.OrderedAt.UTC(), jsonOr(o.Attributes),
+				now.UTC(), sourceID, o.OrderID); err != nil {
+				return fmt.Errorf("update order %s: %w", o.OrderID, err)
+			}
+			if _, err := conn.ExecContext(ctx, `UPDATE order_items SET profile_id = ? WHERE source_id = ? AND order_id = ?
+				AND profile_id IS DISTINCT FROM ?`, nullStr(o.ProfileID), sourceID, o.OrderID, nullStr(o.ProfileID)); err != nil {
+				return fmt.Errorf("update order %s lines: %w", o.OrderID, err)
+			}
+		}
+		return nil
+	})
+}
+
 // ApplyProducts upserts catalogue entries in one transaction.
 func (d *DB) ApplyProducts(ctx context.Context, sourceID string, products []store.ProductRow, replace []string, now time.Time) error {
 	return d.inTx(ctx, func(conn *sql.Conn) error {
