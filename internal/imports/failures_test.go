@@ -326,11 +326,18 @@ func TestFailureKinds(t *testing.T) {
 		lines := "order_id,sku,qty,price\nH1,A,1,10\nH1,B,1,15.5\nH2,A,2,10\n"
 		s.run(imports.KindOrders, "oh.csv", []byte(heads), imports.Request{SourceName: "erp"})
 		s.run(imports.KindOrderItems, "oi.csv", []byte(lines), imports.Request{SourceName: "erp"})
+		// An order known by its e-mail only: its lines' file names no
+		// customer, and the order's profile is its customer, not a guest.
+		s.run(imports.KindOrders, "oh2.csv", []byte("order_id,email,order_date\nH3,new@example.fr,2024-03-03\n"), imports.Request{SourceName: "erp"})
+		items := s.run(imports.KindOrderItems, "oi2.csv", []byte("order_id,sku,qty,price\nH3,A,1,10\n"), imports.Request{SourceName: "erp"})
+		if items.Customers != 1 || items.GuestOrders != 0 {
+			t.Errorf("lines of an order known by e-mail: %d customers, %d guest orders; want 1, 0", items.Customers, items.GuestOrders)
+		}
 		again := s.run(imports.KindOrders, "oh.csv", []byte(heads), imports.Request{SourceName: "erp"})
 		if again.Unchanged != 2 || again.Updated+again.Created != 0 {
 			t.Errorf("headers again: %+v", again)
 		}
-		if got := s.int(`SELECT count(*) FROM order_items`); got != 3 {
+		if got := s.int(`SELECT count(*) FROM order_items WHERE order_id IN ('H1', 'H2')`); got != 3 {
 			t.Errorf("%d lines after the headers came again, want 3", got)
 		}
 		if got := s.float(`SELECT total FROM orders WHERE order_id = 'H1'`); got != 25.5 {

@@ -473,10 +473,15 @@ func (im *Importer) runOrders(ctx context.Context, req Request, t *Table, p *pla
 		if !nonRevenue[a.row.Status] {
 			rep.Revenue += a.row.Total
 		}
-		if a.row.CustomerKey == "" && a.email == "" && a.phone == "" {
-			rep.GuestOrders++
-		} else {
+		switch {
+		case a.row.CustomerKey != "" || a.email != "" || a.phone != "":
 			custs[a.row.CustomerKey+"\x00"+a.email+"\x00"+a.phone] = true
+		case a.prevProfile != "":
+			// Lines of a stored order whose customer the line file does not
+			// name: the order's profile is its customer.
+			custs["\x00\x00\x00"+a.prevProfile] = true
+		default:
+			rep.GuestOrders++
 		}
 	}
 	rep.Revenue = round6(rep.Revenue)
@@ -662,8 +667,9 @@ func sameHeader(o, h *store.OrderRow) bool {
 }
 
 // countCustomers counts the people behind the orders' customer keys (each
-// "customer id\x00e-mail\x00phone"): keys sharing a customer id, an e-mail
-// or a phone are one customer (K9 with k9@, K9 alone and k9@ alone are one).
+// "customer id\x00e-mail\x00phone", or "\x00\x00\x00profile" for lines of
+// a stored order): keys sharing a customer id, an e-mail or a phone are one
+// customer (K9 with k9@, K9 alone and k9@ alone are one).
 // Keys in skip (placeholders) are left out.
 func countCustomers(keys, skip map[string]bool) int {
 	parent := map[string]string{}
@@ -683,7 +689,7 @@ func countCustomers(keys, skip map[string]bool) int {
 		parent[k] = k
 	}
 	for k := range parent {
-		for i, part := range strings.SplitN(k, "\x00", 3) {
+		for i, part := range strings.SplitN(k, "\x00", 4) {
 			if part == "" {
 				continue
 			}
