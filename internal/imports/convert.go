@@ -118,6 +118,17 @@ func bind(kind string, m *Mapping, t *Table, dateFormat string) (*plan, error) {
 				vals = append(vals, r.Cells[bf.idx[0]])
 			}
 			if o, err = InferDateOrder(vals); err != nil {
+				var me *MixedDatesError
+				if errors.As(err, &me) {
+					show := func(v string) string {
+						if personal(kind, bf.target) {
+							return Mask(v)
+						}
+						return v
+					}
+					return nil, fmt.Errorf("column %q mixes day-first dates (row %d: %s) and month-first dates (row %d: %s); fix the rows, or pass --date-format or set date_format in the mapping to reject the ones that do not fit",
+						bf.name, t.Rows[me.DayAt].Line, show(me.Day), t.Rows[me.MonthAt].Line, show(me.Month))
+				}
 				return nil, fmt.Errorf("column %q: %w; pass --date-format or set date_format in the mapping", bf.name, err)
 			}
 		}

@@ -302,6 +302,12 @@ func TestFailureKinds(t *testing.T) {
 				t.Errorf("mapping %q: %v, want %q", c.yaml, err, c.want)
 			}
 		}
+		// A column mixing both orders names a row of each, masked when personal.
+		_, err := s.jobs.Run(context.Background(), imports.Request{Kind: imports.KindContacts, SourceName: "mx", FileName: "mx.csv"},
+			[]byte("id;email;date_naissance\n1;a@example.fr;15/04/1991\n2;b@example.fr;01/01/1990\n3;c@example.fr;04/25/1991\n"), nil)
+		if err == nil || !strings.Contains(err.Error(), "row 2: 19/99/9999") || !strings.Contains(err.Error(), "row 4: 09/99/9999") {
+			t.Errorf("mixed date orders: %v", err)
+		}
 		// A year alone is not taken for an Excel serial date (1991 would be 1905-06-13).
 		rep = s.run(imports.KindContacts, "y.csv", []byte("id;email;date_naissance\n1;a@example.fr;1991\n2;b@example.fr;15/04/1991\n"),
 			imports.Request{SourceName: "y"})

@@ -321,27 +321,37 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
+// MixedDatesError is a column holding both a date only day-first can read
+// and one only month-first can read: the first of each, by index.
+type MixedDatesError struct {
+	DayAt, MonthAt int
+	Day, Month     string
+}
+
+func (e *MixedDatesError) Error() string { return "the column mixes day-first and month-first dates" }
+
 // InferDateOrder returns the order the values of a column prove: DayFirst
 // when one has its first number above 12, MonthFirst when one has its
 // second above 12, DateUnknown when none does, and an error when both occur.
 func InferDateOrder(values []string) (DateOrder, error) {
 	var day, month string
-	for _, v := range values {
+	dayAt, monthAt := -1, -1
+	for i, v := range values {
 		_, p, _ := ParseDate(v, DateUnknown)
 		switch p {
 		case DayFirst:
 			if day == "" {
-				day = v
+				day, dayAt = v, i
 			}
 		case MonthFirst:
 			if month == "" {
-				month = v
+				month, monthAt = v, i
 			}
 		}
 	}
 	switch {
 	case day != "" && month != "":
-		return DateUnknown, errors.New("the column mixes day-first and month-first dates")
+		return DateUnknown, &MixedDatesError{DayAt: dayAt, Day: day, MonthAt: monthAt, Month: month}
 	case day != "":
 		return DayFirst, nil
 	case month != "":
