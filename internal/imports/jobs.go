@@ -88,7 +88,7 @@ func (j *Jobs) Get(ctx context.Context, id string) (Report, error) {
 const DefaultSource = "import"
 
 func (j *Jobs) begin(ctx context.Context, req *Request) (Report, error) {
-	if !validKind(req.Kind) {
+	if !ValidKind(req.Kind) {
 		return Report{}, &InputError{fmt.Sprintf("unknown kind %q (want one of contacts, orders, order_items, products, consents, events)", req.Kind)}
 	}
 	if err := req.Read.Check(); err != nil {

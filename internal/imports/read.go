@@ -432,15 +432,15 @@ func readCSV(data []byte, opt ReadOptions) (*Table, error) {
 			continue // blank line
 		}
 		if col := nulCell(rec); col > 0 {
+			if first && !opt.NoHeader {
+				return nil, &InputError{Msg: fmt.Sprintf("line %d, the header: field %d holds a NUL byte", line, col)}
+			}
 			name := ""
 			if col <= len(t.Header) {
 				name = t.Header[col-1]
 			}
 			t.Rejects = append(t.Rejects, Reject{Row: line, Column: name,
 				Reason: fmt.Sprintf("field %d holds a NUL byte (not text): fix or remove it", col)})
-			if first && !opt.NoHeader {
-				return nil, &InputError{Msg: fmt.Sprintf("line %d, the header: field %d holds a NUL byte", line, col)}
-			}
 			continue
 		}
 		if first {

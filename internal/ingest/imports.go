@@ -39,19 +39,6 @@ type Detail struct {
 	Refused []string
 }
 
-// SubmitDetailed is SubmitDetails without the refusals.
-func (w *Writer) SubmitDetailed(ctx context.Context, msgs []model.Message) ([]Outcome, error) {
-	d, err := w.SubmitDetails(ctx, msgs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Outcome, len(d))
-	for i := range d {
-		out[i] = d[i].Outcome
-	}
-	return out, nil
-}
-
 // SubmitDetails commits msgs in one transaction, like Submit, and says per
 // message whether it was a duplicate, created a profile or reached an
 // existing one, and which of its identifiers were not linked. It runs as one

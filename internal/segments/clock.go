@@ -105,14 +105,9 @@ func (s *Service) clockEval(ctx context.Context, d *def, ids map[string]string, 
 	if d.err != nil {
 		return store.SegmentApplied{}, fmt.Errorf("stored rule unreadable: %w", d.err)
 	}
-	cur, err := s.st.SegmentByID(ctx, d.row.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.SegmentApplied{}, errRedefined
-	} else if err != nil {
+	cur, err := s.stored(ctx, d)
+	if err != nil {
 		return store.SegmentApplied{}, err
-	}
-	if !cur.UpdatedAt.Equal(d.row.UpdatedAt) || string(cur.RuleJSON) != string(d.row.RuleJSON) || cur.TimeZone != d.row.TimeZone {
-		return store.SegmentApplied{}, errRedefined
 	}
 	if cur.Status != store.SegmentOK {
 		return store.SegmentApplied{}, errBusy

@@ -240,6 +240,21 @@ func (s *Service) failed(ctx context.Context, d *def, err error, c *Computed) {
 // read its result, which is then dropped.
 var errRedefined = errors.New("the segment changed during its computation; its result was dropped")
 
+// stored reads d's row again, errRedefined when it was deleted or its
+// definition changed since d was loaded.
+func (s *Service) stored(ctx context.Context, d *def) (store.SegmentRow, error) {
+	cur, err := s.st.SegmentByID(ctx, d.row.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cur, errRedefined
+	} else if err != nil {
+		return cur, err
+	}
+	if !cur.UpdatedAt.Equal(d.row.UpdatedAt) || string(cur.RuleJSON) != string(d.row.RuleJSON) || cur.TimeZone != d.row.TimeZone {
+		return cur, errRedefined
+	}
+	return cur, nil
+}
+
 // fullApply is what a full computation applies: the result it read ($1),
 // except for the profiles queued for real time since the read began ($2),
 // which keep their current membership (a real-time evaluation may already
@@ -293,14 +308,8 @@ func (s *Service) full(ctx context.Context, d *def, ids map[string]string, start
 	if err != nil {
 		return store.SegmentApplied{}, err
 	}
-	cur, err := s.st.SegmentByID(ctx, d.row.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.SegmentApplied{}, errRedefined
-	} else if err != nil {
+	if _, err := s.stored(ctx, d); err != nil {
 		return store.SegmentApplied{}, err
-	}
-	if !cur.UpdatedAt.Equal(d.row.UpdatedAt) || string(cur.RuleJSON) != string(d.row.RuleJSON) || cur.TimeZone != d.row.TimeZone {
-		return store.SegmentApplied{}, errRedefined
 	}
 	if result == nil {
 		result = []string{}
